@@ -1,0 +1,192 @@
+"""Synthetic learning curves inside a shrinking envelope (the paper's Figure 2).
+
+Configuration ``x`` has a terminal loss ``nu(x)``; after ``t`` units of resource its loss is
+
+    l(x, t) = nu(x) + gamma(t) * xi(x, t),   |xi| <= 1,
+    gamma(t) = width * ((1 + t) / 2) ** -decay     (non-increasing, gamma(1) = width)
+
+``xi`` is deterministic per (configuration, t, seed): a per-configuration learning
+speed ``c(x)`` in ``[noise, 1]`` (slow learners stay high longer) plus per-step noise of
+amplitude ``noise``, clipped to [-1, 1]; so curves approach their terminal loss from
+above, as real learning curves do, and no intermediate loss lies outside the envelope.  Two configurations are told apart once ``gamma(t)`` falls below half their
+gap, so wider envelopes (``width``, slow ``decay``) or closer terminal losses (small
+``spread``) need more resource: the paper's takeaway, made tunable.
+
+Terminal losses come in two modes:
+
+* ``structured`` (default): ``nu(x) = nu_min + spread * sum_j w_j (u_j - c_j)^2 / sum_j w_j``
+  over the unit-cube coordinates ``u`` of ``x``: smooth, optimum ``nu_min`` at ``optimum``,
+  so model-based methods have structure to find.  Unequal ``weights`` give a function
+  of low effective dimension (Bergstra and Bengio's picture).
+* ``iid``: ``nu(x)`` uniform in ``[nu_min, nu_min + spread]``, independent per configuration.
+
+Validation and test losses use independent noise streams and the test terminal loss is
+offset per configuration by up to ``test_gap``: test error never guides the search, and
+picking on validation loss carries the usual optimism.  The checkpoint is just ``t``.
+
+Example::
+
+    >>> b = EnvelopeBenchmark()
+    >>> cfg = b.space.sample(np.random.default_rng(0))
+    >>> e1 = b.evaluate(cfg, 3, seed=7)
+    >>> e2 = b.evaluate(cfg, 9, seed=7, resume_from=e1.checkpoint)
+    >>> e2.resource_spent, e2.val_loss == b.evaluate(cfg, 9, seed=7).val_loss
+    (6.0, True)
+"""
+from __future__ import annotations
+
+import math
+import struct
+import time
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from hpobench.benchmarks.base import Benchmark
+from hpobench.errors import ConfigError
+from hpobench.space import SearchSpace, lenet_space
+from hpobench.trial import Evaluation
+
+_MASK = (1 << 64) - 1
+_TERMINAL_MODES = ("structured", "iid")
+# stream tags: keep the validation, test and landscape draws independent
+_NU, _TEST_OFFSET, _SPEED, _VAL_NOISE, _TEST_NOISE, _FAIL = range(1, 7)
+
+
+def _mix(x: int) -> int:
+    """splitmix64 finaliser: a fast, well-spread 64-bit hash step."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def _key(values: Sequence[float]) -> int:
+    """A 64-bit key of a configuration, from the exact bits of its unit-cube coordinates."""
+    h = 0x243F6A8885A308D3
+    for v in values:
+        h = _mix(h ^ struct.unpack("<Q", struct.pack("<d", float(v)))[0])
+    return h
+
+
+def _uniform(*parts: int) -> float:
+    """Deterministic uniform in [0, 1) from integer parts."""
+    h = 0x13198A2E03707344
+    for p in parts:
+        h = _mix(h ^ (p & _MASK))
+    return (h >> 11) * (1.0 / (1 << 53))
+
+
+def _t_bits(t: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", float(t)))[0]
+
+
+class EnvelopeBenchmark(Benchmark):
+    """Envelope-function benchmark; every setting is a constructor argument (and a Hydra key)."""
+
+    resource_unit = "unit"
+    supports_resume = True
+
+    def __init__(self, max_resource: int = 81, width: float = 0.5, decay: float = 0.5,
+                 terminal: str = "structured", nu_min: float = 0.05, spread: float = 0.3,
+                 test_gap: float = 0.02, noise: float = 0.25,
+                 optimum: Optional[Sequence[float]] = None,
+                 weights: Optional[Sequence[float]] = None, instance: int = 0,
+                 failure_rate: float = 0.0, sleep_per_unit: float = 0.0,
+                 space: Optional[SearchSpace | dict] = None, name: str = "envelope"):
+        self.name = name
+        self.space = (SearchSpace.from_dict(space) if isinstance(space, dict)
+                      else space or lenet_space())
+        d = len(self.space)
+        if isinstance(max_resource, bool) or int(max_resource) != max_resource or max_resource < 1:
+            raise ConfigError(f"benchmark.max_resource: must be an integer >= 1, got {max_resource!r}")
+        self.max_resource = int(max_resource)
+        if terminal not in _TERMINAL_MODES:
+            raise ConfigError(f"benchmark.terminal: {terminal!r} is not one of {list(_TERMINAL_MODES)}")
+        for field, v, lo in (("width", width, 0.0), ("decay", decay, 0.0), ("spread", spread, 0.0),
+                             ("test_gap", test_gap, 0.0),
+                             ("sleep_per_unit", sleep_per_unit, 0.0)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= lo):
+                raise ConfigError(f"benchmark.{field}: must be a finite number >= {lo}, got {v!r}")
+        if not (isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0):
+            raise ConfigError(f"benchmark.noise: must be in [0, 1], got {noise!r}")
+        if not (0.0 <= failure_rate <= 1.0):
+            raise ConfigError(f"benchmark.failure_rate: must be in [0, 1], got {failure_rate!r}")
+        self.width, self.decay = float(width), float(decay)
+        self.terminal, self.nu_min, self.spread = terminal, float(nu_min), float(spread)
+        self.test_gap, self.noise = float(test_gap), float(noise)
+        self.optimum = np.asarray(optimum if optimum is not None else _default_optimum(d), float)
+        self.weights = np.asarray(weights if weights is not None else _default_weights(d), float)
+        for field, arr in (("optimum", self.optimum), ("weights", self.weights)):
+            if arr.shape != (d,):
+                raise ConfigError(f"benchmark.{field}: needs {d} values (one per parameter "
+                                  f"{list(self.space.names)}), got {arr.tolist()}")
+        if np.any(self.optimum < 0) or np.any(self.optimum > 1):
+            raise ConfigError("benchmark.optimum: unit-cube coordinates must lie in [0, 1]")
+        if np.any(self.weights < 0) or self.weights.sum() <= 0:
+            raise ConfigError("benchmark.weights: must be >= 0 with a positive sum")
+        self.instance = int(instance)
+        self.failure_rate = float(failure_rate)
+        self.sleep_per_unit = float(sleep_per_unit)
+        self._w = self.weights / self.weights.sum()
+
+    # -- the landscape -------------------------------------------------------------------
+    def gamma(self, t: float) -> float:
+        """The envelope: non-increasing in ``t``."""
+        return self.width * ((1.0 + t) / 2.0) ** (-self.decay)
+
+    def terminal_loss(self, config: dict) -> float:
+        """``nu(x)``: the validation loss this configuration converges to."""
+        u = self.space.encode(config)
+        return self._nu(u, _key(u))
+
+    def _nu(self, u: np.ndarray, key: int) -> float:
+        if self.terminal == "structured":
+            return self.nu_min + self.spread * float(np.dot(self._w, (u - self.optimum) ** 2))
+        return self.nu_min + self.spread * _uniform(key, self.instance, _NU)
+
+    def curve(self, config: dict, t: float, seed: int) -> tuple[float, float]:
+        """(validation, test) loss of ``config`` after ``t`` units, noise stream ``seed``."""
+        u = self.space.encode(config)
+        key = _key(u)
+        nu = self._nu(u, key)
+        nu_test = nu + self.test_gap * (2 * _uniform(key, self.instance, _TEST_OFFSET) - 1)
+        speed = self.noise + (1.0 - self.noise) * _uniform(key, seed, _SPEED)
+        g = self.gamma(t)
+        tb = _t_bits(t)
+        xv = speed + self.noise * (2 * _uniform(key, seed, tb, _VAL_NOISE) - 1)
+        xt = speed + self.noise * (2 * _uniform(key, seed, tb, _TEST_NOISE) - 1)
+        return (nu + g * min(max(xv, -1.0), 1.0), nu_test + g * min(max(xt, -1.0), 1.0))
+
+    # -- Benchmark interface -------------------------------------------------------------
+    def evaluate(self, config: dict, resource: float, seed: int,
+                 resume_from: Optional[Any] = None) -> Evaluation:
+        start = float(resume_from["resource"]) if resume_from is not None else 0.0
+        if resource < start:
+            raise ValueError(f"cannot train to {resource} from a checkpoint at {start}")
+        spent = float(resource) - start
+        if self.sleep_per_unit:
+            time.sleep(self.sleep_per_unit * spent)
+        if self.failure_rate and _uniform(_key(self.space.encode(config)), seed,
+                                          _t_bits(resource), _FAIL) < self.failure_rate:
+            return Evaluation.failed("injected failure (benchmark.failure_rate)", spent)
+        val, test = self.curve(config, float(resource), seed)
+        return Evaluation(val, test, spent, {"resource": float(resource)})
+
+    def rebuild_checkpoint(self, config: dict, resource: float, seed: int) -> dict:
+        return {"resource": float(resource)}
+
+    def settings(self) -> dict:
+        return {"max_resource": self.max_resource, "width": self.width, "decay": self.decay,
+                "terminal": self.terminal, "nu_min": self.nu_min, "spread": self.spread,
+                "test_gap": self.test_gap, "noise": self.noise, "instance": self.instance,
+                "optimum": self.optimum.tolist(), "weights": self.weights.tolist()}
+
+
+def _default_optimum(d: int) -> list[float]:
+    base = [0.65, 0.35, 0.75, 0.45]
+    return [base[j % len(base)] for j in range(d)]
+
+
+def _default_weights(d: int) -> list[float]:
+    return [1.0 / (j + 1) for j in range(d)]

@@ -1,0 +1,132 @@
+"""Where evaluations run: ``concurrent.futures``-style executors.
+
+The run loop only calls ``submit(job_args) -> Future`` and waits on futures, so any
+engine with that shape fits: :class:`SerialExecutor` (in this process, the default),
+:class:`ProcessExecutor` (a local process pool) and :class:`DaskExecutor` (a Dask
+cluster's ``Client``; dask is imported only when chosen).
+
+The benchmark is handed to each worker once (pool initializer / scattered once), not
+pickled with every job.
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, Optional
+
+from hpobench.errors import ConfigError
+from hpobench.trial import Evaluation
+
+_WORKER_BENCHMARK = None
+
+
+def evaluate_safely(benchmark, config: dict, resource: float, seed: int,
+                    resume_from: Any, planned: float) -> tuple[Evaluation, float]:
+    """Run one evaluation; an exception or a NaN loss becomes ``status=failed``.
+
+    Returns the evaluation and its wall time in seconds.  A failure whose benchmark could
+    not say how much it trained is charged the planned resource (an upper bound).
+    """
+    t0 = time.perf_counter()
+    try:
+        ev = benchmark.evaluate(config, resource, seed, resume_from)
+        if not isinstance(ev, Evaluation):
+            raise TypeError(f"{type(benchmark).__name__}.evaluate returned {type(ev).__name__}, "
+                            "expected Evaluation")
+    except Exception as e:  # noqa: BLE001 - any failure of one evaluation is recorded
+        last = traceback.extract_tb(e.__traceback__)[-1:]
+        where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+        ev = Evaluation.failed(f"{type(e).__name__}: {e}{where}", planned)
+    if ev.resource_spent is None or not math.isfinite(ev.resource_spent):
+        ev.resource_spent = planned
+    return ev, time.perf_counter() - t0
+
+
+def _init_worker(benchmark) -> None:
+    global _WORKER_BENCHMARK
+    _WORKER_BENCHMARK = benchmark
+
+
+def _evaluate_in_worker(config, resource, seed, resume_from, planned):
+    return evaluate_safely(_WORKER_BENCHMARK, config, resource, seed, resume_from, planned)
+
+
+class SerialExecutor:
+    """Evaluates in the calling process, at submit time."""
+
+    workers = 1
+
+    def start(self, benchmark) -> None:
+        self.benchmark = benchmark
+
+    def submit(self, config, resource, seed, resume_from, planned) -> Future:
+        f: Future = Future()
+        f.set_result(evaluate_safely(self.benchmark, config, resource, seed, resume_from, planned))
+        return f
+
+    def shutdown(self) -> None:
+        pass
+
+
+class ProcessExecutor:
+    """A local pool of ``workers`` processes (``concurrent.futures.ProcessPoolExecutor``)."""
+
+    def __init__(self, workers: int = 2, start_method: Optional[str] = None):
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"executor.workers: must be an integer >= 1, got {workers!r}")
+        self.workers = workers
+        self.start_method = start_method
+        self._pool: Optional[ProcessPoolExecutor] = None
+
+    def start(self, benchmark) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context(self.start_method) if self.start_method else None
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                         initializer=_init_worker, initargs=(benchmark,))
+
+    def submit(self, config, resource, seed, resume_from, planned) -> Future:
+        return self._pool.submit(_evaluate_in_worker, config, resource, seed, resume_from, planned)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor:
+    """Futures on a Dask cluster: ``address`` of a running scheduler, or ``None`` for a
+    local cluster of ``workers`` processes.  Needs ``pip install -e .[dask]``."""
+
+    def __init__(self, address: Optional[str] = None, workers: int = 2):
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ConfigError("executor=dask needs dask.distributed: pip install -e '.[dask]'") from None
+        self.address, self.workers = address, workers
+        self._client = None
+
+    def start(self, benchmark) -> None:
+        from distributed import Client, LocalCluster
+
+        if self.address:
+            self._client = Client(self.address)
+        else:
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                         processes=True, dashboard_address=None)
+            self._client = Client(self._cluster)
+        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})) or self.workers)
+        [self._bench] = self._client.scatter([benchmark], broadcast=True)
+
+    def submit(self, config, resource, seed, resume_from, planned):
+        return self._client.submit(evaluate_safely, self._bench, config, resource, seed,
+                                   resume_from, planned, pure=False)
+
+    def shutdown(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            if getattr(self, "_cluster", None) is not None:
+                self._cluster.close()
+            self._client = None

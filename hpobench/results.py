@@ -1,0 +1,269 @@
+"""Tidy, append-only run records: one row per evaluation, crash-safe.
+
+A run directory holds
+
+* ``evaluations.jsonl``: the journal, one JSON object per line, appended and flushed
+  per evaluation (a SIGKILL loses at most the line being written, which is ignored);
+* ``evaluations.parquet``: the same rows as a table, rewritten by atomic rename when the
+  journal is compacted (every ``compact_every`` rows and at the end), so readers never
+  see a torn file;
+* ``run.json``: metadata (resolved config, seed, versions, times, status, incumbent),
+  also written by atomic rename;
+* ``.lock``: owner host and pid while a process runs in the directory.
+
+Pandas reads the Parquet file without this package: ``pd.read_parquet(path)``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from hpobench.errors import ConfigError
+
+JOURNAL = "evaluations.jsonl"
+TABLE = "evaluations.parquet"
+RUN_JSON = "run.json"
+LOCK = ".lock"
+
+#: Required columns, in order (``config.<name>`` columns follow, then extras).
+COLUMNS = ("method", "benchmark", "seed", "trial_id", "iteration", "bracket", "rung",
+           "resource", "resource_spent", "total_resource", "val_loss", "test_loss",
+           "status", "wall_time")
+#: Columns that measure time, so they differ between otherwise identical runs.
+TIMING_COLUMNS = ("wall_time", "optimizer_time", "elapsed")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode())
+
+
+def _json_default(o: Any):
+    if hasattr(o, "item"):  # numpy scalars
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return str(o)
+
+
+def read_journal(path: Path) -> list[dict]:
+    """Rows of a journal; a torn last line (killed while writing) is ignored."""
+    rows = []
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return rows
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # only the last line can be torn: everything after it is unreliable
+    return rows
+
+
+def rows_to_frame(rows: list[dict]):
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    if df.empty:
+        df = pd.DataFrame(columns=list(COLUMNS))
+    for c in ("iteration", "bracket", "rung"):
+        if c in df:
+            df[c] = df[c].astype("Int64")
+    for c in ("resource", "resource_spent", "total_resource", "val_loss", "test_loss"):
+        if c in df:
+            df[c] = df[c].astype(float)
+    return df
+
+
+class Lock:
+    """A lock file naming its owner (host, pid); a lock left by a dead process is reported
+    and taken over, a live one refuses the second writer."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK
+        self.stale_from: Optional[dict] = None
+
+    def acquire(self) -> "Lock":
+        me = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner and _alive(owner):
+                    raise ConfigError(
+                        f"run directory {self.path.parent} is in use by pid {owner.get('pid')} "
+                        f"on {owner.get('host')} (lock {self.path}); two jobs must not write one run")
+                self.stale_from = owner
+                print(f"hpobench: stale lock in {self.path.parent} from "
+                      f"{owner or 'an unreadable owner'}: that process is gone; taking over",
+                      file=sys.stderr)
+                try:
+                    os.unlink(self.path)
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            return self
+        raise ConfigError(f"could not take the lock {self.path}")
+
+    def _owner(self) -> Optional[dict]:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def release(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def _alive(owner: dict) -> bool:
+    if owner.get("host") != socket.gethostname():
+        return True  # cannot tell for another host: assume it is alive
+    pid = owner.get("pid")
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class Recorder:
+    """Appends rows to the journal and compacts them to Parquet.
+
+    Rows are kept in memory as plain dicts (no per-evaluation DataFrame); the journal
+    write is one ``write`` + ``flush`` per row.
+    """
+
+    def __init__(self, run_dir: Optional[Path], compact_every: int = 2000):
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.rows: list[dict] = []
+        self.compact_every = compact_every
+        self._since_compact = 0
+        self._fh = None
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    def load_existing(self) -> list[dict]:
+        """Rows a previous (interrupted) process wrote: the journal, else the Parquet table."""
+        if self.run_dir is None:
+            return []
+        rows = read_journal(self.run_dir / JOURNAL)
+        table = self.run_dir / TABLE
+        if not rows and table.exists():
+            import pandas as pd
+
+            rows = [_from_pandas(r) for r in pd.read_parquet(table).to_dict("records")]
+        return rows
+
+    def open(self, existing: list[dict]) -> None:
+        self.rows = list(existing)
+        if self.run_dir is not None:
+            # rewrite the journal from the rows we trust (drops a torn tail line)
+            atomic_write(self.run_dir / JOURNAL,
+                         b"".join(_line(r) for r in self.rows))
+            self._fh = open(self.run_dir / JOURNAL, "ab")
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        if self._fh is not None:
+            self._fh.write(_line(row))
+            self._fh.flush()
+            self._since_compact += 1
+            if self._since_compact >= self.compact_every:
+                self.compact()
+
+    def compact(self) -> None:
+        if self.run_dir is None:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        df = rows_to_frame(self.rows)
+        buf = pa.BufferOutputStream()
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
+        atomic_write(self.run_dir / TABLE, buf.getvalue().to_pybytes())
+        self._since_compact = 0
+
+    def frame(self):
+        return rows_to_frame(self.rows)
+
+    def close(self, remove_journal: bool = False) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if remove_journal and self.run_dir is not None:
+            try:
+                os.unlink(self.run_dir / JOURNAL)
+            except FileNotFoundError:
+                pass
+
+
+def _line(row: dict) -> bytes:
+    return (json.dumps(row, default=_json_default, allow_nan=True) + "\n").encode()
+
+
+def _from_pandas(r: dict) -> dict:
+    out = {}
+    for k, v in r.items():
+        if v is None or (isinstance(v, float) and math.isnan(v) and k in ("iteration", "bracket", "rung")):
+            out[k] = None
+        elif hasattr(v, "item"):
+            out[k] = v.item()
+        elif str(v) == "<NA>":
+            out[k] = None
+        else:
+            out[k] = v
+    return out
+
+
+def versions(extra: Iterable[str] = ()) -> dict:
+    """Versions of Python and of the packages that shape results."""
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("hpobench", "numpy", "pandas", "pyarrow", "hydra-core", "omegaconf", "optuna",
+                "scikit-optimize", "scikit-learn", "torch", *extra):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out

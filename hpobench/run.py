@@ -1,0 +1,377 @@
+"""The run loop: ask, evaluate, tell, record, until the budget is spent.
+
+One resource currency: each job is charged its planned cost before it starts
+(``r_i - r_(i-1)`` when it resumes from a checkpoint, ``r_i`` otherwise), and a job whose
+cost does not fit in what is left of ``budget x R`` is not started: the run stops there,
+so no method ever spends more than its budget.  Each row records the resource asked, the
+resource the benchmark reports it actually spent, and the running total of the latter.
+
+Results are committed (told to the method and recorded) in the order the method asked
+for them, whatever order a parallel executor finishes them in, so for methods whose job
+sequence does not depend on result timing (Hyperband, successive halving, random, grid)
+a parallel run writes the same rows as a serial one.
+
+An interrupted run resumes: rows already recorded are told to a fresh method in order
+(rebuilding its state exactly, bracket and rung positions included) and only the rest is
+evaluated.
+
+Example::
+
+    >>> import numpy as np
+    >>> from hpobench.benchmarks.envelope import EnvelopeBenchmark
+    >>> from hpobench.optimizers import Hyperband
+    >>> from hpobench.seeding import optimizer_rng
+    >>> b = EnvelopeBenchmark()
+    >>> res = run(b, Hyperband(b.space, 81, optimizer_rng(0)), budget=1581 / 81, seed=0,
+    ...           method_name="hyperband")
+    >>> len(res.rows), res.total_resource
+    (206, 1581.0)
+"""
+from __future__ import annotations
+
+import math
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from hpobench import results as res
+from hpobench.benchmarks.base import Benchmark
+from hpobench.checkpoints import CheckpointStore
+from hpobench.errors import ConfigError
+from hpobench.executors import SerialExecutor
+from hpobench.optimizers.base import Optimizer
+from hpobench.seeding import trial_seed
+from hpobench.trial import Evaluation, Job
+
+
+@dataclass
+class RunResult:
+    rows: list[dict]
+    status: str
+    total_resource: float
+    incumbent: Optional[dict]
+    run_dir: Optional[Path] = None
+    info: dict = field(default_factory=dict)
+
+    def frame(self):
+        return res.rows_to_frame(self.rows)
+
+
+class _Incumbent:
+    """Smallest validation loss so far; intermediate losses count (Algorithm 1, line 11)."""
+
+    def __init__(self) -> None:
+        self.best: Optional[dict] = None
+
+    def update(self, row: dict) -> None:
+        v = row["val_loss"]
+        if row["status"] == "ok" and v is not None and math.isfinite(v) and (
+                self.best is None or v < self.best["val_loss"]):
+            self.best = row
+
+
+def check_budget(budget: float, benchmark: Benchmark, min_resource: float) -> float:
+    """Budget in units of resource; a budget below the smallest rung is an error."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget):
+        raise ConfigError(f"budget: must be a number (multiples of R), got {budget!r}")
+    limit = float(budget) * benchmark.max_resource
+    if limit < min_resource:
+        raise ConfigError(
+            f"budget: {budget} x R = {limit:g} {benchmark.resource_unit}s is smaller than the "
+            f"smallest rung this method runs ({float(min_resource):g}); allowed: budget >= "
+            f"{float(min_resource) / benchmark.max_resource:g}")
+    return limit
+
+
+def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
+        method_name: str, run_dir: Optional[str | Path] = None, reuse: bool = True,
+        executor=None, meta: Optional[dict] = None, progress: Optional[bool] = None,
+        variant: str = "", min_resource: Optional[float] = None,
+        compact_every: int = 2000) -> RunResult:
+    """Run ``optimizer`` on ``benchmark`` until ``budget`` x R units are spent.
+
+    ``run_dir``: where ``evaluations.parquet`` and ``run.json`` go (``None``: in memory
+    only).  A directory that already holds rows of this run is resumed; one whose
+    ``run.json`` says ``complete`` is left alone.  ``variant`` names the settings that
+    distinguish this run beyond benchmark, method and seed (recorded in every row).
+    """
+    limit = check_budget(budget, benchmark,
+                         min_resource if min_resource is not None else _min_resource(optimizer))
+    run_dir = Path(run_dir).resolve() if run_dir is not None else None
+    meta = dict(meta or {})
+
+    if run_dir is not None:
+        done = _read_complete(run_dir)
+        if done is not None:
+            print(f"hpobench: {run_dir} is complete ({done.get('n_evaluations')} evaluations); "
+                  "nothing to do", file=sys.stderr)
+            rows = res.Recorder(run_dir).load_existing()
+            return RunResult(rows, "complete", done.get("total_resource", 0.0),
+                             done.get("incumbent"), run_dir, {"skipped": True})
+        run_dir.mkdir(parents=True, exist_ok=True)
+    lock = res.Lock(run_dir).acquire() if run_dir is not None else None
+    executor = executor or SerialExecutor()
+    recorder = res.Recorder(run_dir, compact_every=compact_every)
+    store = CheckpointStore.for_benchmark(benchmark, run_dir)
+    loop = _Loop(benchmark, optimizer, limit, seed, method_name, variant, reuse, store, recorder)
+    started = datetime.now(timezone.utc).isoformat()
+    run_meta = {
+        "method": method_name, "benchmark": benchmark.name, "seed": seed, "budget": budget,
+        "max_resource": benchmark.max_resource, "resource_unit": benchmark.resource_unit,
+        "reuse": reuse, "variant": variant, "benchmark_settings": benchmark.settings(),
+        "executor": type(executor).__name__, "workers": getattr(executor, "workers", 1),
+        "host": socket.gethostname(), "pid": os.getpid(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
+        "versions": res.versions(), **meta,
+    }
+    status = "failed"
+    try:
+        existing = recorder.load_existing()
+        recorder.open(existing)
+        if existing:
+            loop.replay(existing)
+            run_meta["resumed_from_rows"] = len(existing)
+            print(f"hpobench: resuming {run_dir} from {len(existing)} recorded evaluations",
+                  file=sys.stderr)
+        _write_run_json(run_dir, run_meta, started, None, "running", loop)
+        executor.start(benchmark)
+        try:
+            status = loop.execute(executor, progress)
+        finally:
+            executor.shutdown()
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        recorder.compact()
+        complete = status in ("complete", "finished")
+        _write_run_json(run_dir, run_meta, started, datetime.now(timezone.utc).isoformat(),
+                        status, loop)
+        recorder.close(remove_journal=complete)
+        if complete:
+            store.clear()
+        if lock is not None:
+            lock.release()
+    return RunResult(recorder.rows, status, loop.total, _incumbent_summary(loop), run_dir,
+                     {"utilisation": loop.utilisation()})
+
+
+class _Loop:
+    def __init__(self, benchmark, optimizer, limit, seed, method_name, variant, reuse, store,
+                 recorder):
+        self.b, self.opt, self.limit, self.seed = benchmark, optimizer, limit, seed
+        self.method, self.variant, self.reuse = method_name, variant, reuse
+        self.store, self.recorder = store, recorder
+        self.total = 0.0        # resource actually spent (sum of resource_spent)
+        self.committed = 0.0    # planned cost of every job started (the budget check)
+        self.ckpt_at: dict[int, float] = {}  # trial id -> resource of its checkpoint
+        self.incumbent = _Incumbent()
+        self.t0 = time.perf_counter()
+        self.busy = 0.0
+        self.n_rows = 0
+        self._config_cols: dict[str, str] = {n: f"config.{n}" for n in benchmark.space.names}
+
+    # -- cost planning -----------------------------------------------------------------
+    def planned(self, job: Job) -> float:
+        if self.reuse and job.trial_id in self.ckpt_at:
+            return float(job.resource) - self.ckpt_at[job.trial_id]
+        return float(job.resource)
+
+    def _after_tell(self, job: Job, ev: Evaluation) -> None:
+        discarded = self.opt.drain_discarded()
+        if self.reuse and ev.ok and self.b.supports_resume and job.trial_id not in discarded:
+            self.ckpt_at[job.trial_id] = float(job.resource)
+            if ev.checkpoint is not None:
+                self.store.put(job.trial_id, ev.checkpoint)
+        for tid in discarded:
+            self.ckpt_at.pop(tid, None)
+            self.store.delete(tid)
+
+    # -- resume ------------------------------------------------------------------------
+    def replay(self, rows: list[dict]) -> None:
+        """Tell recorded rows to the method in order, rebuilding its state exactly."""
+        for row in rows:
+            job = self.opt.ask()
+            if job is None or job.trial_id != row["trial_id"] or not math.isclose(
+                    float(job.resource), float(row["resource"])):
+                raise ConfigError(
+                    f"cannot resume: the method now asks for "
+                    f"{'nothing' if job is None else f'trial {job.trial_id} at {job.resource}'} "
+                    f"where the record has trial {row['trial_id']} at {row['resource']} "
+                    "(did the settings or the code change? use a new run directory)")
+            self.committed += self.planned(job)
+            ev = Evaluation(row["val_loss"], row["test_loss"], row["resource_spent"],
+                            None, row["status"], row.get("error"))
+            self.opt.tell(job, ev)
+            self._after_tell(job, ev)
+            self.total = float(row["total_resource"])
+            self.incumbent.update(row)
+            self.n_rows += 1
+
+    # -- the loop ----------------------------------------------------------------------
+    def execute(self, executor, progress: Optional[bool]) -> str:
+        bar = _progress(progress, self.limit, self.b, self.method)
+        inflight: dict[int, tuple[Job, Any, float, float]] = {}  # job_id -> (job, future, ask_t, planned)
+        done: dict[int, tuple] = {}
+        order: list[int] = []  # job ids in ask order, not yet committed
+        exhausted = False
+        status = "complete"
+        capacity = max(1, int(getattr(executor, "workers", 1)))
+        ordered = self.opt.order_independent
+        try:
+            while True:
+                while not exhausted and len(inflight) < capacity:
+                    t = time.perf_counter()
+                    job = self.opt.ask()
+                    ask_t = time.perf_counter() - t
+                    if job is None:
+                        if self.opt.finished and not inflight:
+                            exhausted, status = True, "finished"
+                        break
+                    cost = self.planned(job)
+                    if self.committed + cost > self.limit + 1e-9:
+                        exhausted = True  # the budget stops the run here
+                        break
+                    self.committed += cost
+                    resume = self._resume_from(job)
+                    fut = executor.submit(job.config, job.resource,
+                                          trial_seed(self.seed, job.trial_id), resume, cost)
+                    inflight[job.job_id] = (job, fut, ask_t, cost)
+                    order.append(job.job_id)
+                if not inflight:
+                    break
+                self._collect(inflight, done)
+                # commit finished results: in ask order when that makes runs reproducible
+                ready = [order[0]] if ordered else [j for j in order if j in done]
+                while ready and ready[0] in done:
+                    jid = ready.pop(0)
+                    order.remove(jid)
+                    self._commit(*done.pop(jid))
+                    if bar is not None:
+                        _bar_update(bar, self)
+                    if ordered:
+                        ready = [order[0]] if order else []
+        finally:
+            if bar is not None:
+                bar.close()
+        return status
+
+    def _resume_from(self, job: Job):
+        if not (self.reuse and job.trial_id in self.ckpt_at):
+            return None
+        ck = self.store.get(job.trial_id)
+        if ck is None:
+            ck = self.b.rebuild_checkpoint(job.config, self.ckpt_at[job.trial_id],
+                                           trial_seed(self.seed, job.trial_id))
+        if ck is None:
+            print(f"hpobench: checkpoint of trial {job.trial_id} is missing; retraining it "
+                  "from scratch", file=sys.stderr)
+        return ck
+
+    def _collect(self, inflight: dict, done: dict) -> None:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        futs = {v[1]: k for k, v in inflight.items()}
+        finished = [f for f in futs if f.done()]
+        if not finished:
+            finished, _ = wait(list(futs), return_when=FIRST_COMPLETED)
+        for f in finished:
+            jid = futs[f]
+            job, _, ask_t, cost = inflight.pop(jid)
+            try:
+                ev, wall = f.result()
+            except Exception as e:  # the executor itself failed (worker died, ...)
+                ev, wall = Evaluation.failed(f"executor: {type(e).__name__}: {e}", cost), 0.0
+            self.busy += wall
+            done[jid] = (job, ev, wall, ask_t)
+
+    def _commit(self, job: Job, ev: Evaluation, wall: float, ask_t: float) -> None:
+        t = time.perf_counter()
+        self.opt.tell(job, ev)
+        self._after_tell(job, ev)
+        tell_t = time.perf_counter() - t
+        spent = float(ev.resource_spent)
+        self.total += spent
+        row = {
+            "method": self.method, "benchmark": self.b.name, "seed": self.seed,
+            "trial_id": job.trial_id, "iteration": job.iteration, "bracket": job.bracket,
+            "rung": job.rung, "resource": float(job.resource), "resource_spent": spent,
+            "total_resource": self.total, "val_loss": float(ev.val_loss),
+            "test_loss": float(ev.test_loss), "status": ev.status, "wall_time": wall,
+            "optimizer_time": ask_t + tell_t, "elapsed": time.perf_counter() - self.t0,
+            "job_id": job.job_id, "error": ev.error, "max_resource": self.b.max_resource,
+            "variant": self.variant,
+        }
+        cols = self._config_cols
+        for k, v in job.config.items():
+            row[cols.get(k) or f"config.{k}"] = v
+        for k, v in ev.info.items():
+            row[f"info.{k}"] = v
+        self.recorder.append(row)
+        self.incumbent.update(row)
+        self.n_rows += 1
+
+    def utilisation(self) -> float:
+        wall = time.perf_counter() - self.t0
+        return self.busy / wall if wall > 0 else 0.0
+
+
+def _min_resource(optimizer: Optimizer) -> float:
+    """Smallest resource the method asks for (the budget must cover one such job)."""
+    return float(getattr(optimizer, "min_resource", optimizer.max_resource))
+
+
+def _incumbent_summary(loop: _Loop) -> Optional[dict]:
+    b = loop.incumbent.best
+    if b is None:
+        return None
+    return {k: b[k] for k in ("trial_id", "val_loss", "test_loss", "resource", "total_resource")} | {
+        "config": {k[7:]: v for k, v in b.items() if k.startswith("config.")}}
+
+
+def _read_complete(run_dir: Path) -> Optional[dict]:
+    import json
+
+    p = run_dir / res.RUN_JSON
+    if not p.exists():
+        return None
+    try:
+        meta = json.loads(p.read_text())
+    except json.JSONDecodeError:
+        return None
+    return meta if meta.get("status") in ("complete", "finished") else None
+
+
+def _write_run_json(run_dir, meta, started, ended, status, loop: _Loop) -> None:
+    if run_dir is None:
+        return
+    res.write_json(run_dir / res.RUN_JSON, {
+        **meta, "status": status, "started": started, "ended": ended,
+        "n_evaluations": loop.n_rows, "total_resource": loop.total,
+        "budget_resource": loop.limit, "incumbent": _incumbent_summary(loop),
+        "utilisation": loop.utilisation(),
+    })
+
+
+def _progress(progress: Optional[bool], limit: float, b: Benchmark, method: str):
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=limit, desc=f"{b.name}/{method}", unit=b.resource_unit,
+                dynamic_ncols=True, leave=True)
+
+
+def _bar_update(bar, loop: _Loop) -> None:
+    bar.update(loop.total - bar.n)
+    best = loop.incumbent.best
+    bar.set_postfix(evals=loop.n_rows,
+                    incumbent=f"{best['test_loss']:.4f}" if best else "-", refresh=False)

@@ -1,0 +1,245 @@
+"""Search spaces: ordered parameters, each a map from the unit interval.
+
+Every method works in the unit cube ``[0, 1]^d`` and calls :meth:`SearchSpace.decode`
+to get a configuration, so log scales, integers and dependent bounds are handled in
+one place.  A bound may name an *earlier* parameter, as the paper's LeNet space does
+(``k1`` in ``[5, k2]``): the dependent parameter's unit value is then a fraction of the
+interval that the earlier value fixes.
+
+Example::
+
+    >>> import numpy as np
+    >>> space = SearchSpace([Float("lr", 1e-3, 1e-1, log=True), Int("k2", 10, 60),
+    ...                      Int("k1", 5, "k2")])
+    >>> cfg = space.sample(np.random.default_rng(0))
+    >>> 5 <= cfg["k1"] <= cfg["k2"] <= 60
+    True
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from hpobench.errors import ConfigError
+
+Bound = Union[int, float, str]
+
+
+@dataclass(frozen=True)
+class Float:
+    """A real parameter on ``[low, high]``, linear or log scale."""
+
+    name: str
+    low: Bound
+    high: Bound
+    log: bool = False
+
+    kind = "float"
+
+    def from_unit(self, u: float, low: float, high: float) -> float:
+        if self.log:
+            return float(math.exp(math.log(low) + u * (math.log(high) - math.log(low))))
+        return float(low + u * (high - low))
+
+    def to_unit(self, value: float, low: float, high: float) -> float:
+        if high == low:
+            return 0.5
+        if self.log:
+            return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+        return (value - low) / (high - low)
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer parameter on ``[low, high]`` (both included), linear or log scale.
+
+    Linear: the unit interval is cut into ``high - low + 1`` equal cells, so a uniform
+    ``u`` gives a uniform integer.  Log: ``u`` is mapped on the log scale over
+    ``[low - 0.5, high + 0.5]`` and rounded, so every integer has a cell.
+    """
+
+    name: str
+    low: Bound
+    high: Bound
+    log: bool = False
+
+    kind = "int"
+
+    def from_unit(self, u: float, low: int, high: int) -> int:
+        if self.log:
+            a, b = math.log(low - 0.5), math.log(high + 0.5)
+            v = int(round(math.exp(a + u * (b - a))))
+        else:
+            v = low + int(math.floor(u * (high - low + 1)))
+        return int(min(max(v, low), high))
+
+    def to_unit(self, value: int, low: int, high: int) -> float:
+        if self.log:
+            a, b = math.log(low - 0.5), math.log(high + 0.5)
+            return (math.log(value) - a) / (b - a)
+        return (value - low + 0.5) / (high - low + 1)
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """One of a list of choices; the unit interval is cut into equal cells."""
+
+    name: str
+    choices: tuple
+
+    kind = "categorical"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", tuple(self.choices))
+
+    def from_unit(self, u: float, low: Any = None, high: Any = None) -> Any:
+        i = min(int(math.floor(u * len(self.choices))), len(self.choices) - 1)
+        return self.choices[i]
+
+    def to_unit(self, value: Any, low: Any = None, high: Any = None) -> float:
+        return (self.choices.index(value) + 0.5) / len(self.choices)
+
+
+Parameter = Union[Float, Int, Categorical]
+
+
+class SearchSpace:
+    """An ordered list of parameters; the unit cube is its common coordinate system."""
+
+    def __init__(self, params: Sequence[Parameter]):
+        self.params: tuple[Parameter, ...] = tuple(params)
+        self.names: tuple[str, ...] = tuple(p.name for p in self.params)
+        self._validate()
+
+    # -- validation: every error names the parameter and what is allowed ---------------
+    def _validate(self) -> None:
+        seen: dict[str, Parameter] = {}
+        for p in self.params:
+            if p.name in seen:
+                raise ConfigError(f"space: parameter {p.name!r} is defined twice")
+            if isinstance(p, Categorical):
+                if len(p.choices) == 0:
+                    raise ConfigError(f"space.{p.name}: choices must not be empty")
+            else:
+                for side in ("low", "high"):
+                    b = getattr(p, side)
+                    if isinstance(b, str):
+                        if b not in seen:
+                            later = b in self.names
+                            raise ConfigError(
+                                f"space.{p.name}.{side}: names {'a later' if later else 'an unknown'} "
+                                f"parameter {b!r}; a bound may name only an earlier parameter "
+                                f"(allowed: {sorted(seen) or 'none'})"
+                            )
+                        if isinstance(seen[b], Categorical):
+                            raise ConfigError(f"space.{p.name}.{side}: bound {b!r} is categorical")
+                lo, hi = self._extreme(p.low, seen, "low"), self._extreme(p.high, seen, "high")
+                lo_min = self._extreme(p.low, seen, "min")
+                hi_min = self._extreme(p.high, seen, "min")
+                if p.log and lo_min <= 0:
+                    raise ConfigError(f"space.{p.name}.low: log scale needs a bound > 0, got {p.low!r}")
+                if lo > hi_min:
+                    raise ConfigError(
+                        f"space.{p.name}: low ({p.low!r}) must be <= high ({p.high!r})")
+                if isinstance(p, Int):
+                    for b in (p.low, p.high):
+                        if not isinstance(b, str) and int(b) != b:
+                            raise ConfigError(f"space.{p.name}: integer bounds required, got {b!r}")
+            seen[p.name] = p
+
+    @staticmethod
+    def _extreme(bound: Bound, seen: dict, which: str) -> float:
+        """Numeric value of a bound; for a named bound its largest ('low') or smallest value."""
+        if not isinstance(bound, str):
+            return float(bound)
+        ref = seen[bound]
+        if which == "low":
+            return SearchSpace._extreme(ref.high, seen, "low")
+        return SearchSpace._extreme(ref.low, seen, "min")
+
+    # -- the two maps ------------------------------------------------------------------
+    def bounds(self, param: Parameter, config: dict) -> tuple[Any, Any]:
+        """Resolved (low, high) of ``param`` given the earlier values in ``config``."""
+        if isinstance(param, Categorical):
+            return None, None
+        lo = config[param.low] if isinstance(param.low, str) else param.low
+        hi = config[param.high] if isinstance(param.high, str) else param.high
+        return lo, hi
+
+    def decode(self, u: Sequence[float]) -> dict:
+        """Map a point of the unit cube to a configuration (plain Python values)."""
+        if len(u) != len(self.params):
+            raise ValueError(f"expected {len(self.params)} unit values, got {len(u)}")
+        cfg: dict = {}
+        for p, x in zip(self.params, u):
+            x = min(max(float(x), 0.0), 1.0)
+            lo, hi = self.bounds(p, cfg)
+            cfg[p.name] = p.from_unit(x, lo, hi)
+        return cfg
+
+    def encode(self, config: dict) -> np.ndarray:
+        """Map a configuration to the unit cube (inverse of :meth:`decode` up to cells)."""
+        out = np.empty(len(self.params))
+        for j, p in enumerate(self.params):
+            lo, hi = self.bounds(p, config)
+            out[j] = min(max(p.to_unit(config[p.name], lo, hi), 0.0), 1.0)
+        return out
+
+    def sample(self, rng: np.random.Generator) -> dict:
+        """One configuration drawn uniformly in the unit cube with an explicit generator."""
+        return self.decode(rng.random(len(self.params)))
+
+    def contains(self, config: dict) -> bool:
+        """True when every value lies within its (resolved) bounds."""
+        for p in self.params:
+            v = config.get(p.name)
+            if isinstance(p, Categorical):
+                if v not in p.choices:
+                    return False
+                continue
+            lo, hi = self.bounds(p, config)
+            if v is None or not (lo <= v <= hi):
+                return False
+            if isinstance(p, Int) and int(v) != v:
+                return False
+        return True
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({list(self.params)!r})"
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> "SearchSpace":
+        """Build from a plain mapping, as Hydra configs give it.
+
+        ``{"lr": {"type": "float", "low": 1e-3, "high": 0.1, "log": True}, ...}``
+        """
+        kinds = {"float": Float, "int": Int, "categorical": Categorical}
+        params = []
+        for name, p in spec.items():
+            p = dict(p)
+            kind = p.pop("type", None)
+            if kind not in kinds:
+                raise ConfigError(
+                    f"space.{name}.type: {kind!r} is not one of {sorted(kinds)}")
+            try:
+                params.append(kinds[kind](name=name, **p))
+            except TypeError as e:
+                raise ConfigError(f"space.{name}: {e}") from None
+        return cls(params)
+
+
+def lenet_space() -> SearchSpace:
+    """The paper's LeNet space (Section 3.3): lr log [1e-3, 1e-1], batch size log-int
+    [10, 1000], k2 int [10, 60], k1 int [5, k2]. Defined once, reused everywhere."""
+    return SearchSpace([
+        Float("learning_rate", 1e-3, 1e-1, log=True),
+        Int("batch_size", 10, 1000, log=True),
+        Int("k2", 10, 60),
+        Int("k1", 5, "k2"),
+    ])

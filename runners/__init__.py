@@ -1,0 +1,1 @@
+"""Thin command-line entry points: ``python -m runners.sweep``, ``python -m runners.bench``."""

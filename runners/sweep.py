@@ -1,0 +1,63 @@
+"""Run one experiment (or a ``-m`` multirun sweep) composed by Hydra.
+
+    python -m runners.sweep method=hyperband
+    python -m runners.sweep -m method=hyperband,random seed=0,1,2
+
+Each run writes ``evaluations.parquet`` and ``run.json`` into
+``results/<benchmark>/<method>/[<other overrides>/]seed=<k>/``; re-running the same
+command resumes an interrupted run and skips a finished one.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from hpobench.errors import ConfigError
+from hpobench.experiment import run_from_config
+
+
+def _variant_dir(override_dirname: str) -> str:
+    """The path part for overrides beyond benchmark/method/seed ('' when there are none)."""
+    return f"{override_dirname}/" if override_dirname else ""
+
+
+if not OmegaConf.has_resolver("hpobench_variant"):
+    OmegaConf.register_new_resolver("hpobench_variant", _variant_dir)
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    hc = HydraConfig.get()
+    run_dir = Path(hc.runtime.output_dir)
+    try:
+        result = run_from_config(cfg, run_dir=run_dir, variant=hc.job.override_dirname,
+                                 extra_meta={"overrides": list(hc.overrides.task)})
+    except ConfigError as e:
+        _remove_if_empty(run_dir)
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    inc = result.incumbent
+    print(f"{result.status}: {len(result.rows)} evaluations, "
+          f"{result.total_resource / cfg.benchmark.max_resource:.2f} R spent, incumbent test "
+          f"loss {inc['test_loss']:.4f}" if inc else f"{result.status}: no successful evaluation")
+    print(f"results: {run_dir}")
+
+
+def _remove_if_empty(run_dir: Path) -> None:
+    """Bad input: leave no run directory behind if nothing was evaluated in it."""
+    if not (run_dir / "evaluations.jsonl").exists() and not (run_dir / "evaluations.parquet").exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+        try:  # and the empty benchmark/method folders above it
+            os.removedirs(run_dir.parent)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    main()
