@@ -100,8 +100,11 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     ``run.json`` says ``complete`` is left alone.  ``variant`` names the settings that
     distinguish this run beyond benchmark, method and seed (recorded in every row).
     """
-    limit = check_budget(budget, benchmark,
-                         min_resource if min_resource is not None else _min_resource(optimizer))
+    # a method may run several searches side by side (random_2x): it gets budget_scale times
+    # the budget, and its rows say so, so curves can be drawn against resource per search
+    scale = float(getattr(optimizer, "budget_scale", 1))
+    limit = scale * check_budget(
+        budget, benchmark, min_resource if min_resource is not None else _min_resource(optimizer))
     run_dir = Path(run_dir).resolve() if run_dir is not None else None
     meta = dict(meta or {})
 
@@ -119,6 +122,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     recorder = res.Recorder(run_dir, compact_every=compact_every)
     store = CheckpointStore.for_benchmark(benchmark, run_dir)
     loop = _Loop(benchmark, optimizer, limit, seed, method_name, variant, reuse, store, recorder)
+    loop.budget_scale = scale
     started = datetime.now(timezone.utc).isoformat()
     run_meta = {
         "method": method_name, "benchmark": benchmark.name, "seed": seed, "budget": budget,
@@ -175,6 +179,7 @@ class _Loop:
         self.t0 = time.perf_counter()
         self.busy = 0.0
         self.n_rows = 0
+        self.budget_scale = 1.0
         self._config_cols: dict[str, str] = {n: f"config.{n}" for n in benchmark.space.names}
 
     # -- cost planning -----------------------------------------------------------------
@@ -306,7 +311,7 @@ class _Loop:
             "test_loss": float(ev.test_loss), "status": ev.status, "wall_time": wall,
             "optimizer_time": ask_t + tell_t, "elapsed": time.perf_counter() - self.t0,
             "job_id": job.job_id, "error": ev.error, "max_resource": self.b.max_resource,
-            "variant": self.variant,
+            "variant": self.variant, "budget_scale": self.budget_scale,
         }
         cols = self._config_cols
         for k, v in job.config.items():
