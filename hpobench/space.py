@@ -41,8 +41,10 @@ class Float:
 
     def from_unit(self, u: float, low: float, high: float) -> float:
         if self.log:
-            return float(math.exp(math.log(low) + u * (math.log(high) - math.log(low))))
-        return float(low + u * (high - low))
+            v = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+        else:
+            v = low + u * (high - low)
+        return float(min(max(v, low), high))  # rounding never leaves the interval
 
     def to_unit(self, value: float, low: float, high: float) -> float:
         if high == low:
