@@ -17,6 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Optional
 
 from hpobench.errors import ConfigError
+from hpobench.results import fault_point
 from hpobench.trial import Evaluation
 
 _WORKER_BENCHMARK = None
@@ -44,9 +45,24 @@ def evaluate_safely(benchmark, config: dict, resource: float, seed: int,
     return ev, time.perf_counter() - t0
 
 
-def _init_worker(benchmark) -> None:
+def _init_worker(benchmark, parent: int) -> None:
     global _WORKER_BENCHMARK
     _WORKER_BENCHMARK = benchmark
+    _exit_with_parent(parent)
+
+
+def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """Exit this worker soon after the run's process dies (even by ``kill -9``), instead of
+    training on as an orphan for a result nobody will record."""
+    import os
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hpobench-parent-watch", daemon=True).start()
 
 
 def _evaluate_in_worker(config, resource, seed, resume_from, planned):
@@ -64,6 +80,7 @@ class SerialExecutor:
     def submit(self, config, resource, seed, resume_from, planned) -> Future:
         f: Future = Future()
         f.set_result(evaluate_safely(self.benchmark, config, resource, seed, resume_from, planned))
+        fault_point("evaluate")
         return f
 
     def shutdown(self) -> None:
@@ -82,13 +99,25 @@ class ProcessExecutor:
 
     def start(self, benchmark) -> None:
         import multiprocessing as mp
+        import os
 
+        self._benchmark = benchmark
         ctx = mp.get_context(self.start_method) if self.start_method else None
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                         initializer=_init_worker, initargs=(benchmark,))
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                         initargs=(benchmark, os.getpid()))
 
     def submit(self, config, resource, seed, resume_from, planned) -> Future:
-        return self._pool.submit(_evaluate_in_worker, config, resource, seed, resume_from, planned)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._pool.submit(_evaluate_in_worker, config, resource, seed, resume_from,
+                                     planned)
+        except BrokenProcessPool:
+            # a worker died (its jobs were recorded as failed): carry on with a fresh pool
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.start(self._benchmark)
+            return self._pool.submit(_evaluate_in_worker, config, resource, seed, resume_from,
+                                     planned)
 
     def shutdown(self) -> None:
         if self._pool is not None:
@@ -120,9 +149,10 @@ class DaskExecutor:
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})) or self.workers)
         [self._bench] = self._client.scatter([benchmark], broadcast=True)
 
-    def submit(self, config, resource, seed, resume_from, planned):
-        return self._client.submit(evaluate_safely, self._bench, config, resource, seed,
-                                   resume_from, planned, pure=False)
+    def submit(self, config, resource, seed, resume_from, planned) -> Future:
+        fut = self._client.submit(evaluate_safely, self._bench, config, resource, seed,
+                                  resume_from, planned, pure=False)
+        return _as_concurrent(fut)
 
     def shutdown(self) -> None:
         if self._client is not None:
@@ -130,3 +160,18 @@ class DaskExecutor:
             if getattr(self, "_cluster", None) is not None:
                 self._cluster.close()
             self._client = None
+
+
+def _as_concurrent(dask_future) -> Future:
+    """A ``concurrent.futures.Future`` that follows a Dask future, so the run loop can wait
+    on any executor's futures with ``concurrent.futures.wait``."""
+    out: Future = Future()
+
+    def settle(f) -> None:
+        try:
+            out.set_result(f.result())
+        except BaseException as e:  # noqa: BLE001 - the worker's failure, handed on
+            out.set_exception(e)
+
+    dask_future.add_done_callback(settle)
+    return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -41,7 +42,34 @@ COLUMNS = ("method", "benchmark", "seed", "trial_id", "iteration", "bracket", "r
 TIMING_COLUMNS = ("wall_time", "optimizer_time", "elapsed")
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def fault_point(point: str, before=None) -> None:
+    """Crash-test hook: with ``HPOBENCH_FAULT=<point>:<n>`` in the environment, the
+    ``n``-th passage (1-based, counted per process) through ``point`` runs ``before()`` and
+    then kills this process with SIGKILL, as ``kill -9`` would at that instant.
+
+    Points: ``evaluate`` (serial executor: an evaluation ran, its result not yet told),
+    ``submit`` (a job was just handed to the executor), ``commit`` (told to the method,
+    not yet recorded), ``append`` (half a journal line written), ``compact`` (the new
+    Parquet file written, not yet renamed into place).  Unset, this costs one dict
+    lookup.  Example: ``HPOBENCH_FAULT=append:7 python -m runners.sweep ...``.
+    """
+    spec = os.environ.get("HPOBENCH_FAULT")
+    if not spec:
+        return
+    name, _, n = spec.partition(":")
+    if name != point:
+        return
+    _FAULT_COUNTS[point] = _FAULT_COUNTS.get(point, 0) + 1
+    if _FAULT_COUNTS[point] == int(n or 1):
+        if before is not None:
+            before()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_FAULT_COUNTS: dict = {}
+
+
+def atomic_write(path: Path, data: bytes, fault: str = "") -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -50,6 +78,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if fault:
+            fault_point(fault)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -104,56 +134,114 @@ def rows_to_frame(rows: list[dict]):
 
 
 class Lock:
-    """A lock file naming its owner (host, pid); a lock left by a dead process is reported
-    and taken over, a live one refuses the second writer."""
+    """At most one writer per run directory: a lock file naming its owner (host, pid).
+
+    The owner holds a POSIX record lock (``fcntl.lockf``) on the file while it runs, so
+    the kernel (or the NFS lock manager) drops the lock the instant the owner dies, even
+    by ``kill -9``; record locks are per process, so worker processes forked by the run
+    never inherit it.  A second process that finds the file
+
+    * locked: refuses with the owner's host and pid (two jobs must not write one run);
+    * unlocked but naming an owner: that owner died without cleaning up; the stale lock
+      is reported on stderr (and kept in :attr:`stale_from`) and taken over.
+
+    Where the file system cannot lock at all, the owner's pid decides: alive on this
+    host, or on another host (cannot tell), means in use.
+
+    Example::
+
+        >>> lock = Lock(run_dir).acquire()   # doctest: +SKIP
+        >>> lock.release()                   # doctest: +SKIP
+    """
+
+    _held: set = set()  # lock paths this process holds (record locks do not exclude it)
 
     def __init__(self, run_dir: Path):
         self.path = Path(run_dir) / LOCK
         self.stale_from: Optional[dict] = None
+        self._fd: Optional[int] = None
+        self._key = ""
 
     def acquire(self) -> "Lock":
-        me = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}
-        for _ in range(2):
+        import errno
+        import fcntl
+
+        key = self._key = str(self.path.resolve())
+        if key in Lock._held:
+            self._refuse({"host": socket.gethostname(), "pid": os.getpid()})
+        for _ in range(20):
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o644)
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                owner = self._owner()
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                can_lock = True
+            except OSError as e:
+                owner = _read_owner(fd)
+                if e.errno in (errno.EACCES, errno.EAGAIN):
+                    os.close(fd)
+                    self._refuse(owner)
+                can_lock = False  # ENOLCK and friends: no locking here; the pid decides
                 if owner and _alive(owner):
-                    raise ConfigError(
-                        f"run directory {self.path.parent} is in use by pid {owner.get('pid')} "
-                        f"on {owner.get('host')} (lock {self.path}); two jobs must not write one run")
-                self.stale_from = owner
-                print(f"hpobench: stale lock in {self.path.parent} from "
-                      f"{owner or 'an unreadable owner'}: that process is gone; taking over",
-                      file=sys.stderr)
-                try:
-                    os.unlink(self.path)
-                except FileNotFoundError:
-                    pass
+                    os.close(fd)
+                    self._refuse(owner)
+            # the file we locked may have been unlinked by its previous owner's release
+            # between our open and our lock: then start again on the new file
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
                 continue
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
+            owner = _read_owner(fd)
+            if owner:
+                self.stale_from = owner
+                print(f"hpobench: stale lock in {self.path.parent} from pid {owner.get('pid')} "
+                      f"on {owner.get('host')}: that process is gone; taking over",
+                      file=sys.stderr)
+            me = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time(),
+                  "locked": can_lock}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(me).encode(), 0)
+            os.fsync(fd)
+            self._fd = fd
+            Lock._held.add(key)
             return self
         raise ConfigError(f"could not take the lock {self.path}")
 
-    def _owner(self) -> Optional[dict]:
-        try:
-            return json.loads(self.path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None
+    def _refuse(self, owner: Optional[dict]):
+        owner = owner or {}
+        raise ConfigError(
+            f"run directory {self.path.parent} is in use by pid {owner.get('pid', '?')} on "
+            f"{owner.get('host', '?')} (lock {self.path}); two jobs must not write one run")
 
     def release(self) -> None:
-        try:
+        if self._fd is None:
+            return
+        try:  # unlink while still holding the lock, so no one locks a file about to vanish
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+        os.close(self._fd)
+        self._fd = None
+        Lock._held.discard(self._key)
+
+
+def _read_owner(fd: int) -> Optional[dict]:
+    """The lock file's owner record, read through ``fd`` (closing another descriptor of
+    the file would drop this process's record lock)."""
+    try:
+        owner = json.loads(os.pread(fd, 4096, 0) or b"null")
+    except (OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) else None
 
 
 def _alive(owner: dict) -> bool:
+    """Whether ``owner`` may still run: a live pid here, or any pid on another host."""
     if owner.get("host") != socket.gethostname():
-        return True  # cannot tell for another host: assume it is alive
+        return True
     pid = owner.get("pid")
-    if not isinstance(pid, int):
+    if not isinstance(pid, int) or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -199,6 +287,10 @@ class Recorder:
     def open(self, existing: list[dict]) -> None:
         self.rows = list(existing)
         if self.run_dir is not None:
+            # temporary files of an atomic write that a kill interrupted (we hold the lock)
+            for name in (JOURNAL, TABLE, RUN_JSON):
+                for tmp in self.run_dir.glob(f".{name}.*"):
+                    tmp.unlink(missing_ok=True)
             # rewrite the journal from the rows we trust (drops a torn tail line)
             atomic_write(self.run_dir / JOURNAL,
                          b"".join(_line(r) for r in self.rows))
@@ -207,7 +299,9 @@ class Recorder:
     def append(self, row: dict) -> None:
         self.rows.append(row)
         if self._fh is not None:
-            self._fh.write(_line(row))
+            line = _line(row)
+            fault_point("append", lambda: (self._fh.write(line[:len(line) // 2]), self._fh.flush()))
+            self._fh.write(line)
             self._fh.flush()
             self._since_compact += 1
             if self._since_compact >= self.compact_every:
@@ -222,7 +316,7 @@ class Recorder:
         df = rows_to_frame(self.rows)
         buf = pa.BufferOutputStream()
         pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
-        atomic_write(self.run_dir / TABLE, buf.getvalue().to_pybytes())
+        atomic_write(self.run_dir / TABLE, buf.getvalue().to_pybytes(), fault="compact")
         self._since_compact = 0
 
     def frame(self):
