@@ -249,6 +249,7 @@ class _Loop:
                                           trial_seed(self.seed, job.trial_id), resume, cost)
                     inflight[job.job_id] = (job, fut, ask_t, cost)
                     order.append(job.job_id)
+                    res.fault_point("submit")
                 if not inflight:
                     break
                 self._collect(inflight, done)
@@ -271,6 +272,11 @@ class _Loop:
         if not (self.reuse and job.trial_id in self.ckpt_at):
             return None
         ck = self.store.get(job.trial_id)
+        if isinstance(ck, dict) and "resource" in ck and not math.isclose(
+                float(ck["resource"]), self.ckpt_at[job.trial_id]):
+            # a kill between saving this checkpoint and recording its row leaves a newer
+            # checkpoint than the record knows: resuming from it would skip training
+            ck = None
         if ck is None:
             ck = self.b.rebuild_checkpoint(job.config, self.ckpt_at[job.trial_id],
                                            trial_seed(self.seed, job.trial_id))
@@ -301,6 +307,7 @@ class _Loop:
         self.opt.tell(job, ev)
         self._after_tell(job, ev)
         tell_t = time.perf_counter() - t
+        res.fault_point("commit")
         spent = float(ev.resource_spent)
         self.total += spent
         row = {
