@@ -115,6 +115,11 @@ class SearchSpace:
         self.params: tuple[Parameter, ...] = tuple(params)
         self.names: tuple[str, ...] = tuple(p.name for p in self.params)
         self._validate()
+        # (param, low, high, low names a parameter, high names a parameter), resolved once:
+        # decode/encode run per evaluation, so they skip the per-call type checks of bounds()
+        self._plan = tuple((p, getattr(p, "low", None), getattr(p, "high", None),
+                            isinstance(getattr(p, "low", None), str),
+                            isinstance(getattr(p, "high", None), str)) for p in self.params)
 
     # -- validation: every error names the parameter and what is allowed ---------------
     def _validate(self) -> None:
@@ -176,19 +181,16 @@ class SearchSpace:
         if len(u) != len(self.params):
             raise ValueError(f"expected {len(self.params)} unit values, got {len(u)}")
         cfg: dict = {}
-        for p, x in zip(self.params, u):
+        for (p, lo, hi, lo_ref, hi_ref), x in zip(self._plan, u):
             x = min(max(float(x), 0.0), 1.0)
-            lo, hi = self.bounds(p, cfg)
-            cfg[p.name] = p.from_unit(x, lo, hi)
+            cfg[p.name] = p.from_unit(x, cfg[lo] if lo_ref else lo, cfg[hi] if hi_ref else hi)
         return cfg
 
     def encode(self, config: dict) -> np.ndarray:
         """Map a configuration to the unit cube (inverse of :meth:`decode` up to cells)."""
-        out = np.empty(len(self.params))
-        for j, p in enumerate(self.params):
-            lo, hi = self.bounds(p, config)
-            out[j] = min(max(p.to_unit(config[p.name], lo, hi), 0.0), 1.0)
-        return out
+        return np.array([min(max(p.to_unit(config[p.name], config[lo] if lo_ref else lo,
+                                           config[hi] if hi_ref else hi), 0.0), 1.0)
+                         for p, lo, hi, lo_ref, hi_ref in self._plan])
 
     def sample(self, rng: np.random.Generator) -> dict:
         """One configuration drawn uniformly in the unit cube with an explicit generator."""

@@ -61,20 +61,38 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+_KEY0, _UNIFORM0 = 0x243F6A8885A308D3, 0x13198A2E03707344
+
+
 def _key(values: Sequence[float]) -> int:
     """A 64-bit key of a configuration, from the exact bits of its unit-cube coordinates."""
-    h = 0x243F6A8885A308D3
-    for v in values:
-        h = _mix(h ^ struct.unpack("<Q", struct.pack("<d", float(v)))[0])
+    h = _KEY0
+    for bits in _float_bits(values):
+        h = _mix(h ^ bits)
     return h
+
+
+def _float_bits(values: Sequence[float]) -> tuple[int, ...]:
+    """The IEEE-754 bit patterns of ``values`` as unsigned 64-bit integers."""
+    return struct.unpack(f"<{len(values)}Q", struct.pack(f"<{len(values)}d", *values))
+
+
+def _absorb(h: int, *parts: int) -> int:
+    """Hash state after mixing in ``parts``; ``_uniform(a, b, c)`` is
+    ``_to_unit(_absorb(_UNIFORM0, a, b, c))``, so draws that share leading parts can
+    share their prefix (:meth:`EnvelopeBenchmark.curve` does)."""
+    for p in parts:
+        h = _mix(h ^ (p & _MASK))
+    return h
+
+
+def _to_unit(h: int) -> float:
+    return (h >> 11) * (1.0 / (1 << 53))
 
 
 def _uniform(*parts: int) -> float:
     """Deterministic uniform in [0, 1) from integer parts."""
-    h = 0x13198A2E03707344
-    for p in parts:
-        h = _mix(h ^ (p & _MASK))
-    return (h >> 11) * (1.0 / (1 << 53))
+    return _to_unit(_absorb(_UNIFORM0, *parts))
 
 
 def _t_bits(t: float) -> int:
@@ -150,12 +168,16 @@ class EnvelopeBenchmark(Benchmark):
         u = self.space.encode(config)
         key = _key(u)
         nu = self._nu(u, key)
-        nu_test = nu + self.test_gap * (2 * _uniform(key, self.instance, _TEST_OFFSET) - 1)
-        speed = self.noise + (1.0 - self.noise) * _uniform(key, seed, _SPEED)
+        # the draws _uniform(key, instance, TAG), _uniform(key, seed, TAG) and
+        # _uniform(key, seed, bits(t), TAG), hashing each shared prefix once (same values)
+        by_key = _absorb(_UNIFORM0, key)
+        by_seed = _absorb(by_key, seed)
+        by_t = _absorb(by_seed, _t_bits(t))
+        nu_test = nu + self.test_gap * (2 * _to_unit(_absorb(by_key, self.instance, _TEST_OFFSET)) - 1)
+        speed = self.noise + (1.0 - self.noise) * _to_unit(_absorb(by_seed, _SPEED))
         g = self.gamma(t)
-        tb = _t_bits(t)
-        xv = speed + self.noise * (2 * _uniform(key, seed, tb, _VAL_NOISE) - 1)
-        xt = speed + self.noise * (2 * _uniform(key, seed, tb, _TEST_NOISE) - 1)
+        xv = speed + self.noise * (2 * _to_unit(_absorb(by_t, _VAL_NOISE)) - 1)
+        xt = speed + self.noise * (2 * _to_unit(_absorb(by_t, _TEST_NOISE)) - 1)
         return (nu + g * min(max(xv, -1.0), 1.0), nu_test + g * min(max(xt, -1.0), 1.0))
 
     # -- Benchmark interface -------------------------------------------------------------

@@ -15,4 +15,4 @@ class RandomSampler(Sampler):
     """
 
     def sample(self, n: int) -> list[dict]:
-        return [self.space.decode(u) for u in self.rng.random((n, len(self.space)))]
+        return [self.space.decode(u) for u in self.rng.random((n, len(self.space))).tolist()]
