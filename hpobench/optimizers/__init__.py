@@ -6,3 +6,7 @@ from hpobench.optimizers.random_search import RandomSearch
 from hpobench.optimizers.successive_halving import SHBracket, SuccessiveHalving
 
 __all__ = ["Optimizer", "Hyperband", "RandomSearch", "SHBracket", "SuccessiveHalving", "top_k"]
+
+from hpobench.optimizers.asha import ASHA, promotable  # noqa: E402  (numpy only)
+
+__all__ += ["ASHA", "promotable"]
