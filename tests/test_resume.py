@@ -1,0 +1,242 @@
+"""Kill -9 a run at several points, run the same command again, and get the table an
+uninterrupted run writes: identical rows apart from timing columns, no evaluation repeated.
+
+Every run here is a real ``python -m runners.sweep`` process on the envelope benchmark with
+a small sleep per unit.  Crash points come from the ``HPOBENCH_FAULT=<point>:<n>`` hook
+(hpobench.results.fault_point), which SIGKILLs the process at an exact instant: during an
+evaluation, between two rungs (last result of a rung told, not yet recorded), with jobs in
+flight in a process pool, half-way through a journal line, and with the final Parquet
+file written but not yet renamed into place.  A slow test also kills at random times.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hpobench.results import JOURNAL, LOCK, RUN_JSON, TABLE, TIMING_COLUMNS, read_journal
+from tests.conftest import ROOT
+
+SEED = 3
+ARGS = ["method=hyperband", "benchmark.max_resource=27", "budget=4",
+        "benchmark.sleep_per_unit=0.002", f"seed={SEED}"]
+RUN_SUBDIR = "envelope/hyperband/benchmark.max_resource=27,benchmark.sleep_per_unit=0.002,budget=4"
+
+
+def _env(fault: str | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("HPOBENCH_FAULT", "HPOBENCH_RESULTS")}
+    if fault:
+        env["HPOBENCH_FAULT"] = fault
+    return env
+
+
+def launch(results: Path, *extra: str, fault: str | None = None, args=ARGS) -> subprocess.Popen:
+    multirun = ["-m"] if "-m" in extra else []
+    extra = tuple(e for e in extra if e != "-m")
+    return subprocess.Popen([sys.executable, "-m", "runners.sweep", *multirun, *args, *extra,
+                             f"results_dir={results}"], cwd=ROOT, env=_env(fault),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(p: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:
+    out, err = p.communicate(timeout=timeout)
+    return p.returncode, out + err
+
+
+def sweep(results: Path, *extra: str, fault: str | None = None, args=ARGS) -> tuple[int, str]:
+    return finish(launch(results, *extra, fault=fault, args=args))
+
+
+def run_dir(results: Path, seed: int = SEED) -> Path:
+    return results / RUN_SUBDIR / f"seed={seed}"
+
+
+def table(d: Path) -> pd.DataFrame:
+    return pd.read_parquet(d / TABLE)
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in TIMING_COLUMNS if c in df]).reset_index(drop=True)
+
+
+def assert_complete_and_equal(d: Path, baseline: pd.DataFrame) -> None:
+    df = table(d)
+    assert list(df["job_id"]) == list(range(len(df))), "an evaluation repeated or lost"
+    pd.testing.assert_frame_equal(comparable(df), comparable(baseline))
+    meta = json.loads((d / RUN_JSON).read_text())
+    assert meta["status"] == "complete" and meta["n_evaluations"] == len(baseline)
+    assert not (d / JOURNAL).exists() and not (d / LOCK).exists()
+    assert not [p.name for p in d.iterdir() if p.name.startswith(".") and p.name != ".hydra"]
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> pd.DataFrame:
+    results = tmp_path_factory.mktemp("baseline")
+    rc, log = sweep(results)
+    assert rc == 0, log
+    return table(run_dir(results))
+
+
+def _rung_end(baseline: pd.DataFrame) -> int:
+    """1-based index of the last job of the first rung that has a next rung."""
+    key = list(zip(baseline["bracket"], baseline["rung"]))
+    for i in range(1, len(key)):
+        if key[i][0] == key[i - 1][0] and key[i][1] == key[i - 1][1] + 1:
+            return i  # row i-1 (0-based) closes the rung
+    raise AssertionError("no rung boundary in the baseline")
+
+
+#: name -> (fault, extra overrides); "between rungs" points are filled in from the baseline
+SCENARIOS = {
+    "during_evaluation": ("evaluate:7", ()),
+    "between_rungs": ("commit:{rung_end}", ()),
+    "pool_jobs_in_flight": ("submit:{rung_end_plus_2}", ("executor=processes", "executor.workers=2")),
+    "torn_journal_line": ("append:20", ()),
+    "final_compaction": ("compact:1", ()),
+}
+
+
+@pytest.fixture(scope="module")
+def crashed(baseline, tmp_path_factory) -> dict:
+    """Launch every crash scenario at once, then every re-run at once (keeps the suite fast)."""
+    end = _rung_end(baseline)
+    procs, out = {}, {}
+    for name, (fault, extra) in SCENARIOS.items():
+        fault = fault.format(rung_end=end, rung_end_plus_2=end + 2)
+        results = tmp_path_factory.mktemp(name)
+        procs[name] = (results, extra, launch(results, *extra, fault=fault))
+    for name, (results, extra, p) in procs.items():
+        rc, log = finish(p)
+        d = run_dir(results)
+        out[name] = {"results": results, "crash_rc": rc, "crash_log": log,
+                     "recorded": len(read_journal(d / JOURNAL)),
+                     "lock_left": (d / LOCK).exists()}
+    reruns = {name: launch(results, *extra) for name, (results, extra, _) in procs.items()}
+    for name, p in reruns.items():
+        out[name]["rc"], out[name]["log"] = finish(p)
+    return out
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_killed_run_resumes_to_the_uninterrupted_table(scenario, crashed, baseline):
+    c = crashed[scenario]
+    assert c["crash_rc"] == -signal.SIGKILL, c["crash_log"]
+    assert c["lock_left"]  # the kill left its lock behind ...
+    assert c["rc"] == 0, c["log"]
+    assert "stale lock" in c["log"]  # ... which the re-run reports and takes over
+    d = run_dir(c["results"])
+    assert json.loads((d / RUN_JSON).read_text())["resumed_from_rows"] == c["recorded"]
+    assert f"resuming {d} from {c['recorded']} recorded evaluations" in c["log"]
+    assert_complete_and_equal(d, baseline)
+
+
+def test_crash_points_land_where_intended(crashed, baseline):
+    end = _rung_end(baseline)
+    rec = {k: v["recorded"] for k, v in crashed.items()}
+    assert rec["during_evaluation"] == 6          # the 7th evaluation ran, was never recorded
+    assert rec["between_rungs"] == end - 1        # a rung's last result told, not recorded
+    assert rec["torn_journal_line"] == 19         # the torn 20th line is dropped
+    assert rec["final_compaction"] == len(baseline)  # all recorded; the table was not renamed
+    assert end - 1 <= rec["pool_jobs_in_flight"] <= end + 1
+
+
+def test_complete_run_rerun_does_nothing_and_says_so(baseline, tmp_path):
+    rc, log = sweep(tmp_path)
+    assert rc == 0, log
+    d = run_dir(tmp_path)
+    before = (d / TABLE).read_bytes(), (d / RUN_JSON).read_bytes()
+    rc, log = sweep(tmp_path)
+    assert rc == 0, log
+    assert "is complete" in log and "nothing to do" in log
+    assert ((d / TABLE).read_bytes(), (d / RUN_JSON).read_bytes()) == before
+
+
+def test_stale_lock_from_dead_process_is_reported_and_taken_over(baseline, tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    d = run_dir(tmp_path)
+    d.mkdir(parents=True)
+    (d / LOCK).write_text(json.dumps({"host": os.uname().nodename, "pid": dead.pid}))
+    rc, log = sweep(tmp_path)
+    assert rc == 0, log
+    assert f"stale lock in {d} from pid {dead.pid}" in log
+    assert_complete_and_equal(d, baseline)
+
+
+def test_live_run_refuses_a_second_writer(tmp_path):
+    slow = [a if not a.startswith("benchmark.sleep_per_unit") else "benchmark.sleep_per_unit=0.03"
+            for a in ARGS]
+    first = launch(tmp_path, args=slow)
+    d = tmp_path / RUN_SUBDIR.replace("0.002", "0.03") / f"seed={SEED}"
+    deadline = time.monotonic() + 60
+    while not (d / JOURNAL).exists():
+        assert first.poll() is None and time.monotonic() < deadline, finish(first)[1]
+        time.sleep(0.05)
+    rc, log = sweep(tmp_path, args=slow)
+    still_running = first.poll() is None
+    rc1, log1 = finish(first)
+    assert still_running, "the first run ended before the second writer was tried"
+    assert rc == 2 and f"is in use by pid {first.pid}" in log, log
+    assert rc1 == 0, log1
+    df = table(d)
+    assert list(df["job_id"]) == list(range(len(df)))
+    assert json.loads((d / RUN_JSON).read_text())["status"] == "complete"
+
+
+def test_relaunched_sweep_skips_finished_runs_and_resumes_the_killed_one(baseline, tmp_path):
+    n = len(baseline)  # Hyperband's job count at this budget does not depend on the seed
+    args = [a for a in ARGS if not a.startswith("seed=")]
+    rc, log = sweep(tmp_path, "-m", "seed=0,1", args=args, fault=f"commit:{n + 10}")
+    assert rc == -signal.SIGKILL, log
+    done0 = run_dir(tmp_path, 0)
+    assert json.loads((done0 / RUN_JSON).read_text())["status"] == "complete"
+    kept = (done0 / TABLE).read_bytes()
+    rc, log = sweep(tmp_path, "-m", "seed=0,1", args=args)
+    assert rc == 0, log
+    assert f"{done0} is complete ({n} evaluations); nothing to do" in log
+    assert (done0 / TABLE).read_bytes() == kept
+    d1 = run_dir(tmp_path, 1)
+    assert f"resuming {d1} from 9 recorded evaluations" in log
+    df = table(d1)
+    assert list(df["job_id"]) == list(range(n))
+    assert json.loads((d1 / RUN_JSON).read_text())["status"] == "complete"
+
+
+@pytest.mark.slow
+def test_random_kill_times_resume_to_the_uninterrupted_table(tmp_path):
+    """SIGKILL at seeded random instants (wherever the process happens to be: evaluating,
+    telling, writing), re-run, four times over; then let it finish: the table equals an
+    uninterrupted run's."""
+    args = [a if not a.startswith("benchmark.sleep_per_unit") else "benchmark.sleep_per_unit=0.01"
+            for a in ARGS]
+    sub = RUN_SUBDIR.replace("0.002", "0.01")
+    rc, log = sweep(tmp_path / "clean", args=args)
+    assert rc == 0, log
+    clean = pd.read_parquet(tmp_path / "clean" / sub / f"seed={SEED}" / TABLE)
+    n = len(clean)
+    rng = random.Random(0)
+    d = tmp_path / "killed" / sub / f"seed={SEED}"
+    targets = sorted(rng.sample(range(2, n - 2), 4))
+    for target in targets:
+        p = launch(tmp_path / "killed", args=args)
+        while len(read_journal(d / JOURNAL)) < target and p.poll() is None:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.05))
+        assert p.poll() is None, finish(p)[1]
+        p.send_signal(signal.SIGKILL)  # the process this test started, by its pid
+        rc, log = finish(p)
+        assert rc == -signal.SIGKILL
+        assert len(read_journal(d / JOURNAL)) >= target
+    rc, log = sweep(tmp_path / "killed", args=args)
+    assert rc == 0, log
+    df = pd.read_parquet(d / TABLE)
+    assert list(df["job_id"]) == list(range(len(df)))
+    pd.testing.assert_frame_equal(comparable(df), comparable(clean))
