@@ -1,0 +1,88 @@
+"""Figure 2: each Hyperband bracket s run alone (successive halving with
+``method.bracket=s``) and Hyperband, test error of the incumbent vs total resource (the
+paper's LeNet figure, Section 3.3); drawn for every benchmark with bracket runs, so the
+envelope benchmark shows the same picture next to LeNet.
+
+Writes ``brackets_<benchmark>_...{png,pdf}``.  The LeNet figure is the one the paper
+shows: without LeNet bracket runs this script says which sweep produces them.
+
+    python -m paper_figures.brackets --results results
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from hpobench import aggregate as ag
+from hpobench.plotting.curves import BAND_LABEL, draw_groups
+from paper_figures._common import (SWEEPS, XLABEL, MissingRuns, Outcome, Results, cli,
+                                   context_name, save, ylabel)
+
+NAME = "brackets"
+
+
+def _rest(mv: str) -> str:
+    """A method variant without its bracket: the options all brackets must share."""
+    return ",".join(i for i in ag.split_variant(mv)
+                    if i.split("=", 1)[0].lstrip("+~") != "method.bracket")
+
+
+def bracket_sets(res: Results):
+    """(context key, other method options, curves of the brackets and matching Hyperband)."""
+    c = res.curves
+    is_sh = (c["method"] == "successive_halving") & c["method_variant"].map(
+        lambda mv: ag.method_option(mv, "bracket") not in (None, "null"))
+    sh = c[is_sh]
+    out = []
+    for key in ag.contexts(sh):
+        sel = ag.select(sh, key)
+        hb = ag.select(c[c["method"] == "hyperband"], key)
+        for rest, part in sel.groupby(sel["method_variant"].map(_rest)):
+            # Hyperband with the same non-bracket options (eta, schedule) belongs beside it
+            hb_match = hb[hb["method_variant"] == rest]
+            out.append((key, rest, part, hb_match))
+    return out
+
+
+def make(res: Results, out: Path) -> Outcome:
+    outcome = Outcome()
+    sets = bracket_sets(res)
+    for key, rest, part, hb in sets:
+        agg = res.aggregate(pd.concat([part, hb]))
+        if agg.empty:
+            continue
+        fig, ax = plt.subplots(figsize=(7.5, 4.6))
+        draw_groups(ax, agg, logx=True)
+        title = ag.describe_context(key) + (f", {rest}" if rest else "")
+        ax.set_title(f"Brackets s alone and Hyperband: {title}", fontsize=10)
+        ax.set_xlabel(XLABEL)
+        ax.set_ylabel(ylabel(res.stat))
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                  title=BAND_LABEL[res.stat], title_fontsize=7)
+        name = f"{NAME}_{context_name(key)}" + (f"_{rest}" if rest else "")
+        outcome.written += save(fig, out, name.replace("=", "").replace(",", "_"))
+        if hb.empty:
+            bench = key[1]
+            cmd = (SWEEPS["paper_envelope"] if not bench.startswith("lenet") else
+                   SWEEPS["lenet_cpu_hyperband"] if "cpu" in bench else
+                   SWEEPS["lenet_paper_hyperband"])
+            outcome.missing.append(MissingRuns(
+                f"bracket figure ({ag.describe_context(key)})",
+                "drawn without Hyperband: no hyperband runs with the same settings", [cmd]))
+    if not any(k[1].startswith("lenet") for k, *_ in sets):
+        outcome.missing.append(MissingRuns(
+            "LeNet bracket figure", "no successive_halving runs with method.bracket=s on a "
+            "lenet benchmark", [SWEEPS["lenet_cpu"] + "  (CPU; or lenet_paper on a GPU)",
+                                SWEEPS["lenet_cpu_hyperband"]]))
+    if not sets:
+        outcome.missing.append(MissingRuns(
+            "envelope bracket figure", "no successive_halving runs with method.bracket=s",
+            [SWEEPS["envelope_brackets"], SWEEPS["paper_envelope"] + "  (its hyperband runs)"]))
+    return outcome
+
+
+if __name__ == "__main__":
+    sys.exit(cli(NAME, make))

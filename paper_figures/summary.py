@@ -1,0 +1,66 @@
+"""Table 6: per benchmark (and setting context), each method's final mean test error +-
+standard error, the resource it needs to reach random search's final mean error, and
+its speed-up over random search (the paper's ratio: random's resource / the method's).
+
+Writes ``summary.md`` (Markdown) and ``summary.csv`` (every number, unrounded).
+
+    python -m paper_figures.summary --results results
+"""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+from hpobench import aggregate as ag
+from hpobench.plotting.styles import order_key, style
+from paper_figures._common import SWEEPS, MissingRuns, Outcome, Results, cli
+
+NAME = "summary"
+
+
+def _num(x: float, fmt: str) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
+
+
+def markdown(table) -> str:
+    lines = ["# Summary: final incumbent test error and speed-up over random search", "",
+             "Final = mean over seeds where the group's shortest run ends (x_end, in multiples "
+             "of R per search); target = random search's final mean in the same benchmark "
+             "and settings; speed-up = random's resource to reach it / the method's "
+             "(> 1: faster; n/a: never reached it, or no random-search runs to compare).", ""]
+    for key, ctx in table.groupby(list(ag.CONTEXT_KEYS), sort=True, dropna=False):
+        target = ctx["target"].iloc[0]
+        lines += [f"## {ag.describe_context(key)}", "",
+                  f"target (random search's final mean): {_num(target, '.4f')}", "",
+                  "| method | seeds | x_end (R) | final test error (mean ± s.e.) "
+                  "| resource to target (R) | speed-up vs random |",
+                  "|---|---|---|---|---|---|"]
+        rows = sorted(ctx.itertuples(index=False), key=lambda r: order_key(r.method, r.method_variant))
+        for r in rows:
+            lines.append(f"| {style(r.method, r.method_variant).label} | {r.seeds} | "
+                         f"{_num(r.x_end, '.3g')} | {_num(r.final_mean, '.4f')} ± "
+                         f"{_num(r.final_sem, '.4f')} | {_num(r.x_to_target, '.3g')} | "
+                         f"{_num(r.speedup, '.2f')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def make(res: Results, out: Path) -> Outcome:
+    table = ag.summary(res.curves) if not res.empty else None
+    if table is None or table.empty:
+        return Outcome.nothing("summary table", "no runs", SWEEPS["paper_envelope"])
+    outcome = Outcome()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{NAME}.md").write_text(markdown(table))
+    table.to_csv(out / f"{NAME}.csv", index=False)
+    outcome.written += [out / f"{NAME}.md", out / f"{NAME}.csv"]
+    if not (table["method"] == "random").any():
+        outcome.missing.append(MissingRuns(
+            "summary table", "written without speed-ups: no random-search runs",
+            [SWEEPS["paper_envelope"]]))
+    return outcome
+
+
+if __name__ == "__main__":
+    sys.exit(cli(NAME, make))
