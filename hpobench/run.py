@@ -132,6 +132,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         "host": socket.gethostname(), "pid": os.getpid(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
+        "slurm_array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID"),
         "versions": res.versions(), **meta,
     }
     status = "failed"
