@@ -1,0 +1,110 @@
+"""LeNet training throughput: the harness (``LeNetBenchmark.evaluate``) against a bare
+PyTorch loop doing the same work, measured in the same run.
+
+Both sides train the same architecture (channels-last, as the benchmark does) with plain
+SGD for the same number of iterations at the same batch size, drawing each epoch's order
+from a seeded permutation of in-memory tensors, then measure validation and test error.
+Runs alternate (harness, bare, harness, ...) so machine load hits both alike; the script
+prints every repeat, the medians and the ratio harness / bare (goal: >= 0.95).
+
+    python -m runners.lenet_throughput                      # CPU, 1 thread, 5 repeats
+    python -m runners.lenet_throughput --device cuda --iterations 2000 --threads 0
+
+A benchmark script, not a test: nothing here asserts a speed.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+
+def bare_loop(data: dict, lr: float, batch: int, k1: int, k2: int, iterations: int,
+              seed: int, eval_batch: int = 500) -> tuple[float, float]:
+    """The same training written directly in PyTorch; returns (val error, test error).
+
+    Weights keep torch's default initialisation (unseeded: only the speed is compared);
+    the data order comes from a generator seeded with ``seed``."""
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(
+        nn.Conv2d(1, k1, 5), nn.MaxPool2d(2), nn.Tanh(),
+        nn.Conv2d(k1, k2, 5), nn.MaxPool2d(2), nn.Tanh(),
+        nn.Flatten(), nn.Linear(k2 * 16, 500), nn.ReLU(), nn.Linear(500, 10),
+    ).to(data["train_x"].device, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    x, y = data["train_x"], data["train_y"]
+    n = x.shape[0]
+    per_epoch = n // batch
+    g = torch.Generator().manual_seed(seed)
+    perm = None
+    for step in range(iterations):
+        pos = step % per_epoch
+        if pos == 0:
+            perm = torch.randperm(n, generator=g).to(x.device)
+        idx = perm[pos * batch:(pos + 1) * batch]
+        loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    model.eval()
+    errors = []
+    with torch.inference_mode():
+        for split in ("val", "test"):
+            xs, ys = data[f"{split}_x"], data[f"{split}_y"]
+            wrong = sum(int((model(xs[i:i + eval_batch]).argmax(1) != ys[i:i + eval_batch]).sum())
+                        for i in range(0, xs.shape[0], eval_batch))
+            errors.append(wrong / xs.shape[0])
+    return errors[0], errors[1]
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--learning-rate", type=float, default=0.05)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--k2", type=int, default=35)
+    p.add_argument("--k1", type=int, default=20)
+    p.add_argument("--iterations", type=int, default=500,
+                   help="mini-batch iterations per timed run (default 500 = 5 paper units)")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch threads; 0 = torch's default")
+    a = p.parse_args(argv)
+
+    import torch
+
+    from hpobench.benchmarks.lenet import LeNetBenchmark
+
+    bench = LeNetBenchmark(iterations_per_unit=a.iterations, device=a.device,
+                           threads=a.threads or None)
+    cfg = {"learning_rate": a.learning_rate, "batch_size": a.batch_size, "k2": a.k2, "k1": a.k1}
+    if not bench.space.contains(cfg):
+        p.error(f"configuration {cfg} is not in the LeNet space")
+    bench.runtime()  # applies --threads before anything is timed or printed
+    data = bench.data()  # loaded once; both sides use the same tensors
+    images = a.iterations * a.batch_size
+    print(f"LeNet throughput: {cfg}, {a.iterations} iterations ({images} training images) + "
+          f"validation and test error per run; device {bench.torch_device()}, "
+          f"{torch.get_num_threads()} thread(s), torch {torch.__version__}, "
+          f"{platform.processor() or platform.machine()}")
+    bench.evaluate(cfg, 0.1, seed=0)  # warm-up both paths (allocator, kernels)
+    bare_loop(data, a.learning_rate, a.batch_size, a.k1, a.k2, a.iterations // 10 or 1, 0)
+    harness, bare = [], []
+    for r in range(a.repeats):
+        t = time.perf_counter()
+        ev = bench.evaluate(cfg, 1, seed=r)
+        harness.append(images / (time.perf_counter() - t))
+        t = time.perf_counter()
+        val, _ = bare_loop(data, a.learning_rate, a.batch_size, a.k1, a.k2, a.iterations, r)
+        bare.append(images / (time.perf_counter() - t))
+        print(f"  repeat {r}: harness {harness[-1]:8.0f} img/s (val err {ev.val_loss:.4f})   "
+              f"bare {bare[-1]:8.0f} img/s (val err {val:.4f})")
+    mh, mb = statistics.median(harness), statistics.median(bare)
+    print(f"median: harness {mh:.0f} img/s, bare PyTorch {mb:.0f} img/s, "
+          f"ratio harness/bare = {mh / mb:.3f}x (goal >= 0.95x)")
+
+
+if __name__ == "__main__":
+    main()
