@@ -2,7 +2,9 @@
 standard error, the resource it needs to reach random search's final mean error, and
 its speed-up over random search (the paper's ratio: random's resource / the method's).
 
-Writes ``summary.md`` (Markdown) and ``summary.csv`` (every number, unrounded).
+Writes ``summary.md`` (Markdown), ``summary.csv`` (every number, unrounded) and
+``ranks.csv`` (each method's rank among the methods of its benchmark and settings over
+resource, 1 = lowest error).
 
     python -m paper_figures.summary --results results
 """
@@ -54,7 +56,8 @@ def make(res: Results, out: Path) -> Outcome:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{NAME}.md").write_text(markdown(table))
     table.to_csv(out / f"{NAME}.csv", index=False)
-    outcome.written += [out / f"{NAME}.md", out / f"{NAME}.csv"]
+    ag.ranks(res.aggregate()).to_csv(out / "ranks.csv", index=False)
+    outcome.written += [out / f"{NAME}.md", out / f"{NAME}.csv", out / "ranks.csv"]
     if not (table["method"] == "random").any():
         outcome.missing.append(MissingRuns(
             "summary table", "written without speed-ups: no random-search runs",
