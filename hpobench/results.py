@@ -38,8 +38,10 @@ LOCK = ".lock"
 COLUMNS = ("method", "benchmark", "seed", "trial_id", "iteration", "bracket", "rung",
            "resource", "resource_spent", "total_resource", "val_loss", "test_loss",
            "status", "wall_time")
-#: Columns that measure time, so they differ between otherwise identical runs.
-TIMING_COLUMNS = ("wall_time", "optimizer_time", "elapsed")
+#: Columns that depend on when things ran, so they differ between otherwise identical
+#: runs: times, and ``submitted`` (jobs handed out when the row was recorded: how far a
+#: parallel executor had run ahead; the run loop replays it on resume).
+TIMING_COLUMNS = ("wall_time", "optimizer_time", "elapsed", "submitted")
 
 
 def fault_point(point: str, before=None) -> None:

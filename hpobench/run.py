@@ -108,8 +108,9 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     run_dir = Path(run_dir).resolve() if run_dir is not None else None
     meta = dict(meta or {})
 
+    previous = _read_meta(run_dir) if run_dir is not None else {}
     if run_dir is not None:
-        done = _read_complete(run_dir)
+        done = previous if previous.get("status") in ("complete", "finished") else None
         if done is not None:
             print(f"hpobench: {run_dir} is complete ({done.get('n_evaluations')} evaluations); "
                   "nothing to do", file=sys.stderr)
@@ -136,14 +137,24 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         "versions": res.versions(), **meta,
     }
     status = "failed"
+    opened = False
+
+    def budget_spent() -> None:  # persisted, so a resumed run asks for nothing new either
+        run_meta["budget_exhausted"] = True
+        _write_run_json(run_dir, run_meta, started, None, "running", loop)
+
+    loop.on_budget_spent = budget_spent
     try:
         existing = recorder.load_existing()
         recorder.open(existing)
+        opened = True
         if existing:
             loop.replay(existing)
+            loop.exhausted = run_meta["budget_exhausted"] = bool(previous.get("budget_exhausted"))
             run_meta["resumed_from_rows"] = len(existing)
-            print(f"hpobench: resuming {run_dir} from {len(existing)} recorded evaluations",
-                  file=sys.stderr)
+            print(f"hpobench: resuming {run_dir} from {len(existing)} recorded evaluations"
+                  + (f" ({len(loop.pending)} interrupted jobs to run again)" if loop.pending
+                     else ""), file=sys.stderr)
         _write_run_json(run_dir, run_meta, started, None, "running", loop)
         executor.start(benchmark)
         try:
@@ -154,7 +165,8 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         status = "interrupted"
         raise
     finally:
-        recorder.compact()
+        if opened:  # never overwrite the table with rows we failed to read
+            recorder.compact()
         complete = status in ("complete", "finished")
         _write_run_json(run_dir, run_meta, started, datetime.now(timezone.utc).isoformat(),
                         status, loop)
@@ -180,6 +192,11 @@ class _Loop:
         self.t0 = time.perf_counter()
         self.busy = 0.0
         self.n_rows = 0
+        self.submitted = 0      # jobs handed to the executor so far (replayed ones included)
+        # (job, planned cost) asked and submitted before a crash, never recorded
+        self.pending: list[tuple[Job, float]] = []
+        self.exhausted = False  # the budget stopped asking (persisted in run.json)
+        self.on_budget_spent = lambda: None
         self.budget_scale = 1.0
         self._config_cols: dict[str, str] = {n: f"config.{n}" for n in benchmark.space.names}
 
@@ -201,17 +218,34 @@ class _Loop:
 
     # -- resume ------------------------------------------------------------------------
     def replay(self, rows: list[dict]) -> None:
-        """Tell recorded rows to the method in order, rebuilding its state exactly."""
+        """Tell recorded rows to the method again, rebuilding its state exactly.
+
+        Each row records how many jobs had been submitted when it was committed
+        (``submitted``), so asks and tells are replayed in the order they first happened:
+        a method whose next job depends on which results it has seen (TPE, GP, ASHA run
+        in parallel) asks exactly the jobs it asked before.  Every asked job must match
+        the record (trial, resource and configuration), else the run cannot be resumed.
+        Jobs that were submitted but never recorded (in flight at the crash) are left in
+        :attr:`pending`, to run again first.
+        """
+        asked: dict[int, tuple[Job, float]] = {}  # job id -> (job, planned cost)
         for row in rows:
-            job = self.opt.ask()
+            target = row.get("submitted")
+            target = int(target) if target is not None and target == target else row["job_id"] + 1
+            while self.submitted < target:
+                job = self.opt.ask()
+                if job is None:
+                    raise _cannot_resume("nothing", row)
+                cost = self.planned(job)
+                self.committed += cost
+                self.submitted += 1
+                asked[job.job_id] = (job, cost)
+            job = asked.pop(row["job_id"], (None, 0.0))[0]
             if job is None or job.trial_id != row["trial_id"] or not math.isclose(
-                    float(job.resource), float(row["resource"])):
-                raise ConfigError(
-                    f"cannot resume: the method now asks for "
-                    f"{'nothing' if job is None else f'trial {job.trial_id} at {job.resource}'} "
-                    f"where the record has trial {row['trial_id']} at {row['resource']} "
-                    "(did the settings or the code change? use a new run directory)")
-            self.committed += self.planned(job)
+                    float(job.resource), float(row["resource"])) or not _same_config(job, row):
+                raise _cannot_resume(
+                    "nothing" if job is None else
+                    f"trial {job.trial_id} at {job.resource} with {job.config}", row)
             ev = Evaluation(row["val_loss"], row["test_loss"], row["resource_spent"],
                             None, row["status"], row.get("error"))
             self.opt.tell(job, ev)
@@ -219,6 +253,7 @@ class _Loop:
             self.total = float(row["total_resource"])
             self.incumbent.update(row)
             self.n_rows += 1
+        self.pending = [asked[j] for j in sorted(asked)]
 
     # -- the loop ----------------------------------------------------------------------
     def execute(self, executor, progress: Optional[bool]) -> str:
@@ -226,10 +261,23 @@ class _Loop:
         inflight: dict[int, tuple[Job, Any, float, float]] = {}  # job_id -> (job, future, ask_t, planned)
         done: dict[int, tuple] = {}
         order: list[int] = []  # job ids in ask order, not yet committed
-        exhausted = False
+        exhausted = self.exhausted
         status = "complete"
         capacity = max(1, int(getattr(executor, "workers", 1)))
         ordered = self.opt.order_independent
+
+        def submit(job: Job, ask_t: float, cost: float) -> None:
+            fut = executor.submit(job.config, job.resource, trial_seed(self.seed, job.trial_id),
+                                  self._resume_from(job), cost)
+            inflight[job.job_id] = (job, fut, ask_t, cost)
+            order.append(job.job_id)
+            res.fault_point("submit")
+
+        # jobs that were in flight when an earlier process died: their cost is already
+        # committed and the method waits for them, so they run again first
+        for job, cost in self.pending:
+            submit(job, 0.0, cost)
+        self.pending = []
         try:
             while True:
                 while not exhausted and len(inflight) < capacity:
@@ -243,14 +291,11 @@ class _Loop:
                     cost = self.planned(job)
                     if self.committed + cost > self.limit + 1e-9:
                         exhausted = True  # the budget stops the run here
+                        self.on_budget_spent()
                         break
                     self.committed += cost
-                    resume = self._resume_from(job)
-                    fut = executor.submit(job.config, job.resource,
-                                          trial_seed(self.seed, job.trial_id), resume, cost)
-                    inflight[job.job_id] = (job, fut, ask_t, cost)
-                    order.append(job.job_id)
-                    res.fault_point("submit")
+                    self.submitted += 1
+                    submit(job, ask_t, cost)
                 if not inflight:
                     break
                 self._collect(inflight, done)
@@ -318,7 +363,8 @@ class _Loop:
             "total_resource": self.total, "val_loss": float(ev.val_loss),
             "test_loss": float(ev.test_loss), "status": ev.status, "wall_time": wall,
             "optimizer_time": ask_t + tell_t, "elapsed": time.perf_counter() - self.t0,
-            "job_id": job.job_id, "error": ev.error, "max_resource": self.b.max_resource,
+            "job_id": job.job_id, "submitted": self.submitted, "error": ev.error,
+            "max_resource": self.b.max_resource,
             "variant": self.variant, "budget_scale": self.budget_scale,
         }
         cols = self._config_cols
@@ -335,6 +381,21 @@ class _Loop:
         return self.busy / wall if wall > 0 else 0.0
 
 
+def _same_config(job: Job, row: dict) -> bool:
+    def same(a, b) -> bool:
+        missing = lambda v: v is None or (isinstance(v, float) and math.isnan(v))
+        return (missing(a) and missing(b)) or a == b
+    return all(same(v, row.get(f"config.{k}")) for k, v in job.config.items())
+
+
+def _cannot_resume(asked: str, row: dict) -> ConfigError:
+    config = {k[7:]: v for k, v in row.items() if k.startswith("config.")}
+    return ConfigError(
+        f"cannot resume: the method now asks for {asked} where the record has trial "
+        f"{row['trial_id']} at {row['resource']} with {config} (job {row['job_id']}); did the "
+        "settings or the code change? use a new run directory")
+
+
 def _min_resource(optimizer: Optimizer) -> float:
     """Smallest resource the method asks for (the budget must cover one such job)."""
     return float(getattr(optimizer, "min_resource", optimizer.max_resource))
@@ -348,17 +409,15 @@ def _incumbent_summary(loop: _Loop) -> Optional[dict]:
         "config": {k[7:]: v for k, v in b.items() if k.startswith("config.")}}
 
 
-def _read_complete(run_dir: Path) -> Optional[dict]:
+def _read_meta(run_dir: Path) -> dict:
+    """The run directory's ``run.json`` ({} when missing or unreadable)."""
     import json
 
-    p = run_dir / res.RUN_JSON
-    if not p.exists():
-        return None
     try:
-        meta = json.loads(p.read_text())
-    except json.JSONDecodeError:
-        return None
-    return meta if meta.get("status") in ("complete", "finished") else None
+        meta = json.loads((run_dir / res.RUN_JSON).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def _write_run_json(run_dir, meta, started, ended, status, loop: _Loop) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 from concurrent.futures import Future
 
 import pytest
@@ -23,7 +22,7 @@ SMALL = ["benchmark.max_resource=27", "budget=6", "benchmark.sleep_per_unit=0.00
 
 
 def _run(method: str, executor_overrides=(), executor=None, seed=4, run_dir=None):
-    budget = ["budget=24"] if method == "random" else []  # random: one job per R
+    budget = ["budget=24"] if method in ("random", "tpe") else []  # one job per R
     cfg = compose_cfg([f"method={method}", f"seed={seed}", *SMALL, *budget, *executor_overrides])
     b, opt, ex = build(cfg)
     return run(b, opt, budget=cfg.budget, seed=seed, method_name=method,
@@ -35,45 +34,55 @@ def _strip(rows):
 
 
 class ScrambledExecutor:
-    """Holds every job's result back and releases them in a shuffled order from another
-    thread, so completion order differs from submission order (deterministically seeded)."""
+    """Finishes the jobs in flight one at a time in a seeded random order, whatever order
+    they were submitted in: a deterministic stand-in for a parallel pool whose workers
+    finish out of order.  A job is evaluated when the run loop next looks for a finished
+    future and none it has not yet collected is done."""
 
     workers = 4
 
     def __init__(self, seed: int = 0):
         self._rng = random.Random(seed)
         self._held: list[tuple[Future, tuple]] = []
-        self._lock = threading.Lock()
+        self._uncollected = 0
         self.reordered = 0
 
     def start(self, benchmark) -> None:
         self.benchmark = benchmark
 
     def submit(self, config, resource, seed, resume_from, planned) -> Future:
-        f: Future = Future()
-        with self._lock:
-            self._held.append((f, (config, resource, seed, resume_from, planned)))
-            full = len(self._held) >= self.workers
-        # release a shuffled batch once the loop has filled its capacity, or after a short
-        # wait (when the method waits at a rung's end with fewer jobs in flight)
-        if full:
-            self._release()
-        else:
-            threading.Timer(0.01, self._release).start()
+        f = _HeldFuture(self)
+        self._held.append((f, (config, resource, seed, resume_from, planned)))
         return f
 
-    def _release(self) -> None:
-        with self._lock:
-            batch, self._held = self._held, []
-        order = list(range(len(batch)))
-        self._rng.shuffle(order)
-        self.reordered += order != sorted(order)
-        for i in order:
-            f, args = batch[i]
-            f.set_result(evaluate_safely(self.benchmark, *args))
+    def _finish_one(self) -> None:
+        if self._uncollected or not self._held:
+            return
+        i = self._rng.randrange(len(self._held))
+        self.reordered += i != 0
+        f, args = self._held.pop(i)
+        self._uncollected += 1
+        f.set_result(evaluate_safely(self.benchmark, *args))
 
     def shutdown(self) -> None:
-        self._release()
+        assert not self._held
+
+
+class _HeldFuture(Future):
+    def __init__(self, owner: ScrambledExecutor):
+        super().__init__()
+        self._owner, self._collected = owner, False
+
+    def done(self) -> bool:
+        self._owner._finish_one()
+        return super().done()
+
+    def result(self, timeout=None):
+        out = super().result(timeout)
+        if not self._collected:
+            self._collected = True
+            self._owner._uncollected -= 1
+        return out
 
 
 @pytest.mark.parametrize("method", ["hyperband", "random"])
@@ -119,3 +128,55 @@ def test_dask_local_cluster_rows_equal_serial_rows(method):
     serial = _run(method)
     dask = _run(method, ["executor=dask", "executor.workers=2"])
     assert _strip(dask.rows) == _strip(serial.rows)
+
+
+@pytest.mark.parametrize("method", ["asha", "tpe"])
+def test_resume_replays_the_parallel_interleaving_of_an_order_dependent_method(method, tmp_path):
+    """ASHA and TPE ask differently depending on which results they have seen.  A run whose
+    results came back out of order, cut after its 15th recorded row, resumes: the replay
+    asks exactly the jobs first asked (else it would refuse), and the jobs that were in
+    flight at the cut run again with the configurations first asked for them."""
+    import json
+
+    from hpobench.results import JOURNAL, RUN_JSON, TABLE
+
+    ex = ScrambledExecutor(seed=2)
+    full = _run(method, executor=ex, run_dir=tmp_path)
+    assert ex.reordered > 0
+    rows = full.rows
+    cut = 15
+    in_flight = sorted(set(range(rows[cut - 1]["submitted"])) - {r["job_id"] for r in rows[:cut]})
+    assert in_flight, "the cut should leave jobs in flight"
+    # what a kill after the 15th row leaves behind: a journal of 15 rows, status running
+    (tmp_path / TABLE).unlink()
+    (tmp_path / JOURNAL).write_text("".join(json.dumps(r) + "\n" for r in rows[:cut]))
+    meta = json.loads((tmp_path / RUN_JSON).read_text())
+    (tmp_path / RUN_JSON).write_text(json.dumps({**meta, "status": "running",
+                                                 "budget_exhausted": False}))
+    resumed = _run(method, executor=SerialExecutor(), run_dir=tmp_path)
+    assert resumed.status in ("complete", "finished")
+    assert _strip(resumed.rows[:cut]) == _strip(rows[:cut])
+    ids = [r["job_id"] for r in resumed.rows]
+    assert sorted(ids) == list(range(len(ids)))
+    first = {r["job_id"]: r for r in rows}
+    again = {r["job_id"]: r for r in resumed.rows[cut:cut + len(in_flight)]}
+    assert sorted(again) == in_flight
+    for j in in_flight:  # the same job and result; only its place in the running total moved
+        same = lambda r: {k: v for k, v in _strip([r])[0].items() if k != "total_resource"}
+        assert same(again[j]) == same(first[j])
+
+
+def test_resume_refuses_a_record_the_method_would_not_ask(tmp_path):
+    import json
+
+    from hpobench.errors import ConfigError
+    from hpobench.results import JOURNAL, RUN_JSON, TABLE
+
+    rows = _run("random", run_dir=tmp_path).rows
+    (tmp_path / TABLE).unlink()
+    tampered = [dict(r) for r in rows[:5]]
+    tampered[3]["config.k2"] = tampered[3]["config.k2"] + 1
+    (tmp_path / JOURNAL).write_text("".join(json.dumps(r) + "\n" for r in tampered))
+    (tmp_path / RUN_JSON).write_text(json.dumps({"status": "running"}))
+    with pytest.raises(ConfigError, match="cannot resume.*job 3"):
+        _run("random", run_dir=tmp_path)
