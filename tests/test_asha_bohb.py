@@ -217,3 +217,20 @@ def test_bohb_run_turns_model_based():
     assert isinstance(s, KDESampler)
     assert s.n_model_based > 0 and s.n_random > 0
     assert math.isfinite(res.incumbent["test_loss"])
+
+
+def test_kde_density_by_hand():
+    """Normal-reference bandwidth 1.06 sd n^(-1/5) and a Gaussian product kernel (1-D),
+    Aitchison-Aitken for a category: 1 - lambda on a match, lambda / (c - 1) otherwise."""
+    from hpobench.samplers.kde import _KDE
+
+    k = _KDE(np.array([[0.2], [0.6]]), np.array([0]), 1e-3)
+    bw = 1.06 * 0.2 * 2 ** (-1 / 5)
+    assert k.bw[0] == pytest.approx(bw)
+    phi = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    assert k.pdf(np.array([[0.4]]))[0] == pytest.approx(phi(0.2 / bw) / bw)
+    assert k.pdf(np.array([[0.2]]))[0] == pytest.approx((phi(0) + phi(0.4 / bw)) / (2 * bw))
+    c = _KDE(np.array([[0.0], [0.0], [2.0]]), np.array([3]), 1e-3)
+    lam = 1.06 * np.std([0, 0, 2]) * 3 ** (-1 / 5)              # 1.0, clipped to (c-1)/c
+    assert lam > 2 / 3 and c.bw[0] == pytest.approx(2 / 3)
+    assert c.pdf(np.array([[0.0]]))[0] == pytest.approx((2 * (1 / 3) + (2 / 3) / 2) / 3)
