@@ -254,19 +254,18 @@ def wrapper_overhead(n_decisions: int = 30, repeats: int = 3) -> list[Line]:
 
     Both sides get the same settings and the same seed and are stepped in lockstep on the
     same objective (the envelope at R), so they see the same history; the objective's own
-    time is not counted.  Numerical libraries run on one thread (``threadpoolctl``) and the
-    clock is this thread's CPU time (``time.thread_time``): the work is pure computation,
-    CPU time is far less disturbed than wall time by other processes on a busy machine,
-    and idle BLAS threads spinning after a fit are not charged to whichever side runs
-    next (they would be with process time).  The two sides alternate going first;
+    time is not counted.  Every ask and tell, on both sides, runs with numerical libraries
+    limited to one thread (one ``threadpoolctl`` controller, built once), and the clock is
+    this thread's CPU time (``time.thread_time``): the work is pure computation, CPU time
+    is far less disturbed than wall time by other processes on a busy machine, and both
+    sides get the same threading whatever the adapter sets and restores inside.  The two
+    sides alternate going first;
     one untimed sequence first (:func:`_warm_up`) takes the libraries' lazy imports out of
     the measurement.  The ratio is
     total adapter time over total direct time, i.e. what a run pays; the note gives the
     median extra time per decision and whether both sides proposed the same
     configurations throughout.
     """
-    from threadpoolctl import threadpool_limits
-
     lines = []
     root = Path(__file__).resolve().parents[1]
     for name in WRAPPED:
@@ -279,14 +278,13 @@ def wrapper_overhead(n_decisions: int = 30, repeats: int = 3) -> list[Line]:
         except ImportError as e:
             lines.append(not_available(f"wrapper_overhead_{name}", f"{e}"))
             continue
-        with threadpool_limits(1):
-            _warm_up(*pair(repeats), n_decisions)
-            pairs: list[tuple[float, float]] = []
-            same = True
-            for seed in range(repeats):
-                times, same_here = _lockstep(*pair(seed), n_decisions)
-                pairs += times
-                same = same and same_here
+        _warm_up(*pair(repeats), n_decisions)
+        pairs: list[tuple[float, float]] = []
+        same = True
+        for seed in range(repeats):
+            times, same_here = _lockstep(*pair(seed), n_decisions)
+            pairs += times
+            same = same and same_here
         adapter = sum(a for a, _ in pairs) / len(pairs)
         direct = sum(d for _, d in pairs) / len(pairs)
         extra = statistics.median(a - d for a, d in pairs)
@@ -367,6 +365,15 @@ def _skopt_direct(space, opts: dict, seed: int):
     return opt.ask, tell, lambda x: kspace.decode(space, x)
 
 
+def _one_thread():
+    """``with one_thread(): ...`` runs BLAS/OpenMP on one thread; ~20 us per use (one
+    controller for all calls: building one scans the process's libraries, ~10 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController()
+    return lambda: controller.limit(limits=1)
+
+
 def _warm_up(b, adapter, direct, n: int) -> None:
     """``n`` untimed decisions of the library alone (another seed): its lazy imports
     (TPE imports its model's modules at its first model-based decision) then happen
@@ -384,7 +391,7 @@ def _lockstep(b, adapter, direct, n: int) -> tuple[list[tuple[float, float]], bo
     from hpobench.trial import Evaluation
 
     ask, tell, decode = direct
-    clock = time.thread_time
+    clock, one_thread = time.thread_time, _one_thread()
     times = []
     same = True
     for i in range(n):
@@ -392,21 +399,25 @@ def _lockstep(b, adapter, direct, n: int) -> tuple[list[tuple[float, float]], bo
 
         def step_adapter():
             t = clock()
-            job = adapter.ask()
+            with one_thread():
+                job = adapter.ask()
             dt = clock() - t
             ev = b.evaluate(job.config, R, seed)
             t = clock()
-            adapter.tell(job, ev)
+            with one_thread():
+                adapter.tell(job, ev)
             return dt + clock() - t, job.config
 
         def step_direct():
             t = clock()
-            x = ask()
+            with one_thread():
+                x = ask()
             dt = clock() - t
             cfg = decode(x)
             y = float(b.evaluate(cfg, R, seed).val_loss)
             t = clock()
-            tell(x, y)
+            with one_thread():
+                tell(x, y)
             return dt + clock() - t, cfg
 
         if i % 2:
