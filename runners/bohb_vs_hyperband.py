@@ -167,6 +167,8 @@ def main(argv=None) -> None:
     ap.add_argument("--checkpoints", default="", help="budgets to report, e.g. 10,25,50 "
                     "(default: a fifth, half and all of --budget)")
     ap.add_argument("--no-run", action="store_true", help="only read existing results")
+    ap.add_argument("--csv", type=Path, default=None, help="also write the tidy tables "
+                    "(final_errors.csv, incumbents.csv) into this folder, e.g. for a figure")
     ap.add_argument("overrides", nargs="*", help="more sweep overrides, e.g. benchmark.spread=1.0")
     a = ap.parse_args(argv)
     if a.seeds < 2:
@@ -181,7 +183,12 @@ def main(argv=None) -> None:
     df = df[df["method"].isin(METHODS)]
     if df.empty:
         raise ConfigError(f"--results: no bohb/hyperband runs under {a.results}")
-    print(table(final_errors(df, checkpoints), sampled_nu(df), incumbent_anatomy(df)))
+    errors, anatomy = final_errors(df, checkpoints), incumbent_anatomy(df)
+    if a.csv is not None:
+        a.csv.mkdir(parents=True, exist_ok=True)
+        errors.to_csv(a.csv / "final_errors.csv", index=False)
+        anatomy.to_csv(a.csv / "incumbents.csv", index=False)
+    print(table(errors, sampled_nu(df), anatomy))
 
 
 if __name__ == "__main__":

@@ -234,3 +234,20 @@ def test_kde_density_by_hand():
     lam = 1.06 * np.std([0, 0, 2]) * 3 ** (-1 / 5)              # 1.0, clipped to (c-1)/c
     assert lam > 2 / 3 and c.bw[0] == pytest.approx(2 / 3)
     assert c.pdf(np.array([[0.0]]))[0] == pytest.approx((2 * (1 / 3) + (2 / 3) / 2) / 3)
+
+
+@pytest.mark.slow
+def test_bohb_vs_hyperband_runner_end_to_end(tmp_path, capsys):
+    from runners import bohb_vs_hyperband as bvh
+
+    bvh.main(["--results", str(tmp_path / "res"), "--seeds", "2", "--budget", "3",
+              "--max-resource", "9", "--csv", str(tmp_path / "csv")])
+    out = capsys.readouterr().out
+    for label in ("terminal=iid", "terminal=structured"):
+        assert f"| {label} | 3 | bohb | 2 |" in out and f"| {label} | 3 | hyperband | 2 |" in out
+    import pandas as pd
+
+    errors = pd.read_csv(tmp_path / "csv" / "final_errors.csv")
+    assert len(errors) == 2 * 2 * 2 * 3                  # benchmarks x methods x seeds x budgets
+    inc = pd.read_csv(tmp_path / "csv" / "incumbents.csv")
+    assert (inc["nu"] >= 0.05 - 1e-12).all() and (inc["test"] > 0).all()
