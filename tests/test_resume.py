@@ -240,3 +240,25 @@ def test_random_kill_times_resume_to_the_uninterrupted_table(tmp_path):
     df = pd.read_parquet(d / TABLE)
     assert list(df["job_id"]) == list(range(len(df)))
     pd.testing.assert_frame_equal(comparable(df), comparable(clean))
+
+
+@pytest.mark.slow
+def test_order_dependent_method_in_a_pool_resumes_after_kill(tmp_path):
+    """TPE with 2 worker processes, killed after its 12th tell: the re-run rebuilds the
+    model from the recorded ask/tell interleaving, re-runs the jobs in flight, keeps every
+    recorded row and repeats none."""
+    args = ["method=tpe", "benchmark.max_resource=27", "budget=20",
+            "benchmark.sleep_per_unit=0.002", f"seed={SEED}", "executor=processes",
+            "executor.workers=2"]
+    d = tmp_path / "envelope/tpe/benchmark.max_resource=27,benchmark.sleep_per_unit=0.002,budget=20" / f"seed={SEED}"
+    rc, log = sweep(tmp_path, args=args, fault="commit:12")
+    assert rc == -signal.SIGKILL, log
+    recorded = read_journal(d / JOURNAL)
+    assert len(recorded) == 11
+    rc, log = sweep(tmp_path, args=args)
+    assert rc == 0, log
+    assert "resuming" in log and "interrupted jobs to run again" in log
+    df = table(d)
+    assert sorted(df["job_id"]) == list(range(len(df))) and len(df) == 20
+    head = comparable(df.iloc[:11])
+    pd.testing.assert_frame_equal(head, comparable(pd.DataFrame(recorded)), check_dtype=False)
