@@ -63,6 +63,8 @@ class DiskStore(CheckpointStore):
     def __init__(self, directory: Path, benchmark=None):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
+        for tmp in self.dir.glob(".tmp-*"):  # a put that a kill interrupted (we hold the run's lock)
+            tmp.unlink(missing_ok=True)
         self._save = getattr(benchmark, "save_checkpoint", None) or _pickle_save
         self._load = getattr(benchmark, "load_checkpoint", None) or _pickle_load
 

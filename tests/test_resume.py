@@ -262,3 +262,38 @@ def test_order_dependent_method_in_a_pool_resumes_after_kill(tmp_path):
     assert sorted(df["job_id"]) == list(range(len(df))) and len(df) == 20
     head = comparable(df.iloc[:11])
     pd.testing.assert_frame_equal(head, comparable(pd.DataFrame(recorded)), check_dtype=False)
+
+
+def test_checkpoint_newer_than_the_record_is_not_resumed_from(tmp_path):
+    """A kill between storing a promoted trial's new checkpoint and recording its row
+    leaves a checkpoint at r_i while the record ends at r_(i-1): the re-run must train
+    that step again (resource_spent r_i - r_(i-1)), not resume from r_i for free."""
+    from hpobench.benchmarks.envelope import EnvelopeBenchmark
+    from hpobench.checkpoints import DiskStore
+    from hpobench.optimizers import Hyperband
+    from hpobench.results import rows_to_frame
+    from hpobench.run import run
+    from hpobench.seeding import optimizer_rng
+
+    class Persisting(EnvelopeBenchmark):
+        persist_checkpoints = True  # checkpoints as files in the run directory
+
+    def go(d):
+        b = Persisting(max_resource=27)
+        return run(b, Hyperband(b.space, 27, optimizer_rng(SEED)), budget=3, seed=SEED,
+                   method_name="hyperband", run_dir=d)
+
+    full = go(tmp_path / "full").rows
+    promoted = next(i for i, r in enumerate(full) if r["rung"] == 1)
+    row = full[promoted]
+    d = tmp_path / "cut"
+    d.mkdir()
+    (d / JOURNAL).write_text("".join(json.dumps(r) + "\n" for r in full[:promoted]))
+    (d / RUN_JSON).write_text(json.dumps({"status": "running"}))
+    DiskStore(d / "checkpoints").put(row["trial_id"], {"resource": row["resource"]})
+    (d / "checkpoints" / ".tmp-killed").write_bytes(b"half a checkpoint")
+    resumed = go(d).rows
+    assert resumed[promoted]["resource_spent"] == row["resource_spent"] > 0
+    pd.testing.assert_frame_equal(comparable(rows_to_frame(resumed)),
+                                  comparable(rows_to_frame(full)))
+    assert not (d / "checkpoints").exists()  # cleared once complete
