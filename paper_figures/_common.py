@@ -48,12 +48,15 @@ class Results:
     stat: str = "mean"
     grid: str = "log"
     points: int = 200
+    methods: Optional[list[str]] = None
     df: pd.DataFrame = field(init=False)
     curves: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self.df = ag.load_results(self.root)
+        if self.methods:
+            self.df = self.df[self.df["method"].isin(self.methods)]
         self.curves = ag.curves(self.df)
 
     @property
@@ -139,11 +142,14 @@ def parser(prog: str) -> argparse.ArgumentParser:
     ap.add_argument("--grid", choices=ag.GRIDS, default="log",
                     help="common resource grid the seeds are averaged on (default: log)")
     ap.add_argument("--points", type=int, default=200, help="grid points (default 200)")
+    ap.add_argument("--methods", default=None,
+                    help="comma-separated methods to read (default: every method present)")
     return ap
 
 
 def load(a) -> Results:
-    res = Results(Path(a.results), stat=a.stat, grid=a.grid, points=a.points)
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()] if a.methods else None
+    res = Results(Path(a.results), stat=a.stat, grid=a.grid, points=a.points, methods=methods)
     n_runs = res.df["run_dir"].nunique() if not res.empty else 0
     print(f"read {n_runs} runs ({len(res.df)} evaluations) from {Path(a.results).resolve()}")
     for key in ag.contexts(res.df):

@@ -6,7 +6,7 @@ For each method: the trials of one seed in the (x, y) square, g(x) above it and 
 its left (the benchmark's terminal loss along each axis with the other parameters at the
 optimum, rebuilt from the run's ``run.json``), each trial projected onto them, and the
 mean +- s.e. over seeds of the best test error and of the number of distinct x values.
-The first two parameters of the space are x and y.
+Drawn for benchmarks with a two-parameter space (the first is x, the second y).
 
     python -m runners.sweep -m +experiment=grid_vs_random
     python -m paper_figures.grid_vs_random --results results
@@ -30,14 +30,21 @@ METHODS = ("grid", "random")
 G_COLOR, H_COLOR = "#2ca02c", "#e6b800"
 
 
+def _params(rows) -> list[str]:
+    return [c.removeprefix("config.") for c in rows.columns
+            if c.startswith("config.") and rows[c].notna().any()]
+
+
 def pairs(res: Results) -> list[tuple[tuple, dict]]:
-    """Contexts holding runs of both grid and random (no method options): key -> frames."""
+    """Two-parameter contexts holding runs of both grid and random (no method options):
+    (key, {method: rows}).  Bergstra and Bengio's picture is two-dimensional; grid and
+    random runs on larger spaces belong to the method comparison."""
     df = res.df
     out = []
     for key in ag.contexts(df):
         sub = ag.select(df, key)
         got = {m: sub[(sub["method"] == m) & (sub["method_variant"] == "")] for m in METHODS}
-        if all(len(g) for g in got.values()):
+        if all(len(g) for g in got.values()) and len(_params(sub)) == 2:
             out.append((key, got))
     return out
 
@@ -76,13 +83,13 @@ def _best_per_seed(rows) -> np.ndarray:
     return c.groupby("run_dir")["incumbent_test"].last().to_numpy(float)
 
 
-def _mean_sem(v) -> str:
+def _mean_sem(v, fmt: str = ".3f") -> str:
     v = np.asarray(v, float)
     v = v[np.isfinite(v)]
     if not len(v):
         return "n/a"
     sem = v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else float("nan")
-    return f"{v.mean():.3f} ± {sem:.3f}" if math.isfinite(sem) else f"{v.mean():.3f}"
+    return (f"{v.mean():{fmt}} ± {sem:{fmt}}" if math.isfinite(sem) else f"{v.mean():{fmt}}")
 
 
 def draw_method(fig, cell, rows, bench, xname: str, yname: str, method: str) -> None:
@@ -132,21 +139,18 @@ def draw_method(fig, cell, rows, bench, xname: str, yname: str, method: str) -> 
               else f"{int(n_trials.min())}-{int(n_trials.max())}")
     axg.set_title(f"{st.label}: {trials} trials, "
                   f"{len(np.unique(px))} distinct x (seed {seed})\nover {len(best)} seeds: best "
-                  f"test error {_mean_sem(best)}, distinct x {_mean_sem(distinct)}", fontsize=8)
+                  f"test error {_mean_sem(best)}, distinct x {_mean_sem(distinct, '.1f')}", fontsize=8)
 
 
 def make(res: Results, out: Path) -> Outcome:
     ps = pairs(res)
     if not ps:
-        return Outcome.nothing("grid vs random", "no benchmark has runs of both method=grid "
-                               "and method=random with the same settings",
+        return Outcome.nothing("grid vs random", "no two-parameter benchmark has runs of "
+                               "both method=grid and method=random with the same settings",
                                SWEEPS["grid_vs_random"])
     outcome = Outcome()
     for key, got in ps:
-        names = [c.removeprefix("config.") for c in got["grid"].columns
-                 if c.startswith("config.") and got["grid"][c].notna().any()]
-        if len(names) < 2:
-            continue
+        names = _params(got["grid"])
         bench = _benchmark(res, got["random"]["run_dir"].iloc[0])
         fig = plt.figure(figsize=(10, 5.2))
         outer = fig.add_gridspec(1, 2, wspace=0.3)

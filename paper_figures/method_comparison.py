@@ -68,10 +68,12 @@ def make(res: Results, out: Path) -> Outcome:
     if len(ps) > 1:  # and all panels together
         cols = min(3, len(ps))
         rows = -(-len(ps) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 6.0 * rows), squeeze=False)
         for ax, (key, sub) in zip(axes.flat, ps):
             draw(ax, key, sub, res.stat)
-            ax.legend(fontsize=6, loc="upper right", frameon=False)
+            # below the panel: a legend inside would hide the curves it names
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,
+                      frameon=False)
         for ax in list(axes.flat)[len(ps):]:
             ax.set_visible(False)
         fig.suptitle(f"Incumbent test error vs resource ({note})", fontsize=11)
