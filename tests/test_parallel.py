@@ -180,3 +180,24 @@ def test_resume_refuses_a_record_the_method_would_not_ask(tmp_path):
     (tmp_path / RUN_JSON).write_text(json.dumps({"status": "running"}))
     with pytest.raises(ConfigError, match="cannot resume.*job 3"):
         _run("random", run_dir=tmp_path)
+
+
+@pytest.mark.parametrize("preset,target,settings", [
+    ("slurm", "SlurmLauncher", {"partition": None, "timeout_min": 240, "cpus_per_task": 2,
+                                "mem_gb": 4, "gpus_per_node": None, "array_parallelism": 64}),
+    ("local", "JoblibLauncher", {"n_jobs": -1, "prefer": "processes"}),
+])
+def test_launcher_presets_extend_the_plugins(preset, target, settings):
+    """conf/hydra/launcher/*.yaml compose on top of the installed Hydra plugins."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    from hydra import compose, initialize_config_dir
+
+    from tests.conftest import CONF
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"hydra/launcher={preset}"],
+                      return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith(target)
+    assert {k: launcher[k] for k in settings} == settings
