@@ -150,6 +150,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         opened = True
         if existing:
             loop.replay(existing)
+            previous = _read_meta(run_dir)  # again, now that we hold the lock
             loop.exhausted = run_meta["budget_exhausted"] = bool(previous.get("budget_exhausted"))
             run_meta["resumed_from_rows"] = len(existing)
             print(f"hpobench: resuming {run_dir} from {len(existing)} recorded evaluations"

@@ -201,3 +201,59 @@ def test_launcher_presets_extend_the_plugins(preset, target, settings):
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith(target)
     assert {k: launcher[k] for k in settings} == settings
+
+
+class _CostDependsOnTells:
+    """A method whose next job depends on results seen: full-R jobs until the first tell,
+    then 1-unit jobs (a stand-in for model-based methods whose asks change with results)."""
+
+    @staticmethod
+    def make(space, max_resource):
+        import numpy as np
+
+        from hpobench.optimizers.base import Optimizer
+
+        class Method(Optimizer):
+            def __init__(self):
+                super().__init__(space, max_resource)
+                self.told, self.rng = 0, np.random.default_rng(0)
+
+            def _next(self):
+                r = self.max_resource if self.told == 0 else 1
+                return self._job(self._new_trial_id(), self.space.sample(self.rng), r)
+
+            def _observe(self, job, ev):
+                self.told += 1
+
+        return Method()
+
+
+@pytest.mark.parametrize("persisted", [True, False])
+def test_budget_stop_is_remembered_across_a_crash(persisted, tmp_path):
+    """With 4 workers the method asks three full-R jobs before any result: the third does
+    not fit in 2.5 R and the run stops asking.  Killed after one of the two rows, the
+    resumed run must not ask again (now it would get a 1-unit job that fits) unless the
+    record lost the budget stop."""
+    import json
+
+    from hpobench.benchmarks.envelope import EnvelopeBenchmark
+    from hpobench.results import JOURNAL, RUN_JSON, TABLE
+
+    b = EnvelopeBenchmark(max_resource=27)
+
+    def go():
+        return run(b, _CostDependsOnTells.make(b.space, 27), budget=2.5, seed=0,
+                   method_name="m", run_dir=tmp_path, executor=ScrambledExecutor(seed=0))
+
+    full = go().rows
+    meta = json.loads((tmp_path / RUN_JSON).read_text())
+    assert len(full) == 2 and meta["budget_exhausted"] is True
+    (tmp_path / TABLE).unlink()
+    (tmp_path / JOURNAL).write_text(json.dumps(full[0]) + "\n")
+    (tmp_path / RUN_JSON).write_text(json.dumps({**meta, "status": "running",
+                                                 "budget_exhausted": persisted}))
+    resumed = go().rows
+    if persisted:
+        assert _strip(resumed) == _strip(full)
+    else:  # what the record without the flag would give: an evaluation the run never made
+        assert len(resumed) > len(full)
