@@ -372,3 +372,30 @@ def test_configured_tpe_and_gp_beat_random_search_on_the_structured_envelope():
     rand, tpe, gp = (_final_test_losses(conf(m), b, 30) for m in ("random", "tpe", "gp"))
     assert tpe < rand, (tpe, rand)
     assert gp < rand, (gp, rand)
+
+
+# -- an interrupted run resumes: the replay rebuilds the library's state exactly ------
+@pytest.mark.parametrize("method, extra", [
+    ("tpe", ["method.n_startup_trials=2"]), ("gp", ["method.n_initial_points=2"]),
+    ("rf", ["method.n_initial_points=2"]), ("grid", []), ("optuna_hyperband", []),
+])
+def test_killed_baseline_resumes_to_the_uninterrupted_rows(method, extra, tmp_path):
+    import json
+    import shutil
+
+    from hpobench.results import JOURNAL, RUN_JSON, TABLE, TIMING_COLUMNS
+
+    overrides = [f"method={method}", "seed=5", "benchmark.max_resource=9", "budget=6", *extra]
+    full = run_from_config(compose_cfg(overrides), run_dir=tmp_path / "full").rows
+    cut = len(full) // 2
+    d = tmp_path / "cut"  # what a kill after row `cut` leaves: a journal, status running
+    shutil.copytree(tmp_path / "full", d)
+    (d / TABLE).unlink()
+    (d / JOURNAL).write_text("".join(json.dumps(r) + "\n" for r in full[:cut]))
+    meta = json.loads((d / RUN_JSON).read_text())
+    (d / RUN_JSON).write_text(json.dumps({**meta, "status": "running",
+                                          "budget_exhausted": False}))
+    resumed = run_from_config(compose_cfg(overrides), run_dir=d)
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
+    assert len(resumed.rows) == len(full)
+    assert strip(resumed.rows) == strip(full)
