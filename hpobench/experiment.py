@@ -54,6 +54,10 @@ def instantiate(group: str, cfg: dict, **runtime: Any):
     sig = inspect.signature(cls)
     params = sig.parameters
     takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    for k in cfg:
+        if k in runtime:
+            raise ConfigError(f"{group}.{k}: set by the run (e.g. benchmark.max_resource, seed), "
+                              f"not an option of {group}")
     if not takes_kwargs:
         allowed = [n for n in params if n not in runtime]
         for k in cfg:

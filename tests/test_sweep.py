@@ -88,6 +88,7 @@ def test_hydra_run_dir_is_honoured_and_cwd_does_not_matter(tmp_path):
     ("method.schedule=table", "method.schedule: 'table' is not one of ['algorithm1', 'paper_table']"),
     ("+method.foo=1", "method.foo: not an option"),
     ("seed=-1", "seed: must be an integer >= 0"),
+    ("+method.max_resource=9", "method.max_resource: set by the run"),
 ])
 def test_bad_input_fails_early_with_one_clear_line(tmp_path, override, needle):
     p = sweep(override, f"results_dir={tmp_path}", check=False)
