@@ -251,6 +251,8 @@ def test_unknown_option_and_unavailable_cuda():
 @needs_data
 def test_bad_configs_are_refused():
     b = LeNetBenchmark(train_size=3000, max_batch_size=100)
+    if not torch.cuda.is_available():
+        assert b.torch_device().type == "cpu"  # device=auto: CUDA when present, else CPU
     with pytest.raises(ConfigError, match="outside"):
         b.evaluate(dict(GOOD, learning_rate=0.5), 1, seed=0)
     with pytest.raises(ConfigError, match="missing"):
@@ -261,6 +263,7 @@ def test_bad_configs_are_refused():
 def test_benchmark_pickles_without_its_data():
     b = tiny()
     b.evaluate(GOOD, 1, seed=0)  # data now loaded in this process
+    assert torch.get_num_threads() == b.threads == 1  # the preset's threads setting
     blob = pickle.dumps(b)
     assert len(blob) < 4000
     assert pickle.loads(blob).settings() == b.settings()
