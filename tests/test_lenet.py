@@ -223,6 +223,13 @@ def test_hyperband_bracket_resumes_from_disk_checkpoints(tmp_path):
     # promoted configurations improved on their previous rung
     assert res.rows[-1]["val_loss"] < min(r["val_loss"] for r in res.rows[:9])
     assert not (tmp_path / "run" / "checkpoints").exists()  # cleared when complete
+    # reuse=false retrains every promotion from scratch (9 + 3*3 + 9 = 27 units) and, since
+    # resuming equals training straight, reaches exactly the same losses
+    scratch = run(b, Hyperband(b.space, 9, optimizer_rng(0)), budget=27 / 9, seed=0,
+                  method_name="hyperband", reuse=False, progress=False)
+    assert [r["resource_spent"] for r in scratch.rows[:13]] == [1.0] * 9 + [3.0] * 3 + [9.0]
+    assert [(r["trial_id"], r["val_loss"], r["test_loss"]) for r in scratch.rows[:13]] == \
+        [(r["trial_id"], r["val_loss"], r["test_loss"]) for r in res.rows]
 
 
 # -- bad input ---------------------------------------------------------------------------------

