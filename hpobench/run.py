@@ -258,6 +258,7 @@ class _Loop:
 
     # -- the loop ----------------------------------------------------------------------
     def execute(self, executor, progress: Optional[bool]) -> str:
+        self.t_exec = [time.perf_counter(), None]  # utilisation counts this window only
         bar = _progress(progress, self.limit, self.b, self.method)
         inflight: dict[int, tuple[Job, Any, float, float]] = {}  # job_id -> (job, future, ask_t, planned)
         done: dict[int, tuple] = {}
@@ -311,6 +312,7 @@ class _Loop:
                     if ordered:
                         ready = [order[0]] if order else []
         finally:
+            self.t_exec[1] = time.perf_counter()
             if bar is not None:
                 bar.close()
         return status
@@ -378,7 +380,10 @@ class _Loop:
         self.n_rows += 1
 
     def utilisation(self) -> float:
-        wall = time.perf_counter() - self.t0
+        """Busy worker-seconds per second of the evaluation loop (imports, replay and the
+        final writes are outside the window): ~N when N workers never idle."""
+        start, end = getattr(self, "t_exec", (self.t0, None))
+        wall = (end or time.perf_counter()) - start
         return self.busy / wall if wall > 0 else 0.0
 
 

@@ -50,13 +50,18 @@ def main(cfg: DictConfig) -> None:
 
 
 def _remove_if_empty(run_dir: Path) -> None:
-    """Bad input: leave no run directory behind if nothing was evaluated in it."""
-    if not (run_dir / "evaluations.jsonl").exists() and not (run_dir / "evaluations.parquet").exists():
-        shutil.rmtree(run_dir, ignore_errors=True)
-        try:  # and the empty benchmark/method folders above it
-            os.removedirs(run_dir.parent)
-        except OSError:
-            pass
+    """Bad input: leave no run directory behind if it holds only Hydra's own files.
+
+    Anything else (a journal, a table, another process's lock) means a run lives there:
+    it is never touched.
+    """
+    if not run_dir.is_dir() or any(p.name not in (".hydra", "sweep.log") for p in run_dir.iterdir()):
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    try:  # and the empty benchmark/method folders above it
+        os.removedirs(run_dir.parent)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":
