@@ -6,10 +6,11 @@ Configuration ``x`` has a terminal loss ``nu(x)``; after ``t`` units of resource
     gamma(t) = width * ((1 + t) / 2) ** -decay     (non-increasing, gamma(1) = width)
 
 ``xi`` is deterministic per (configuration, t, seed): a per-configuration learning
-speed ``c(x)`` in ``[noise, 1]`` (slow learners stay high longer) plus per-step noise of
-amplitude ``noise``, clipped to [-1, 1]; so curves approach their terminal loss from
-above, as real learning curves do, and no intermediate loss lies outside the envelope.  Two configurations are told apart once ``gamma(t)`` falls below half their
-gap, so wider envelopes (``width``, slow ``decay``) or closer terminal losses (small
+speed ``c(x)`` in ``[noise, 1]`` (slow learners stay high longer) plus the noise of the
+model's state at ``t`` (amplitude ``noise``), plus a small evaluation noise (amplitude
+``eval_noise``), clipped to [-1, 1]; so curves approach their terminal loss from above,
+as real learning curves do, and no intermediate loss lies outside the envelope.  Two
+configurations are told apart once ``gamma(t)`` falls below half their gap, so wider envelopes (``width``, slow ``decay``) or closer terminal losses (small
 ``spread``) need more resource: the paper's takeaway, made tunable.
 
 Terminal losses come in two modes:
@@ -20,9 +21,12 @@ Terminal losses come in two modes:
   of low effective dimension (Bergstra and Bengio's picture).
 * ``iid``: ``nu(x)`` uniform in ``[nu_min, nu_min + spread]``, independent per configuration.
 
-Validation and test losses use independent noise streams and the test terminal loss is
-offset per configuration by up to ``test_gap``: test error never guides the search, and
-picking on validation loss carries the usual optimism.  The checkpoint is just ``t``.
+Validation and test losses of one evaluation measure the *same* model state (as a real
+network's validation and test errors after the same step do), so they share the state
+noise; they differ by independent evaluation noise (the finite validation and test sets)
+and by a per-configuration offset of the test terminal loss of up to ``test_gap``.  Test
+error never guides the search, and picking on validation loss carries the usual
+optimism.  The checkpoint is just ``t``.
 
 Example::
 
@@ -50,7 +54,7 @@ from hpobench.trial import Evaluation
 _MASK = (1 << 64) - 1
 _TERMINAL_MODES = ("structured", "iid")
 # stream tags: keep the validation, test and landscape draws independent
-_NU, _TEST_OFFSET, _SPEED, _VAL_NOISE, _TEST_NOISE, _FAIL = range(1, 7)
+_NU, _TEST_OFFSET, _SPEED, _STATE_NOISE, _TEST_NOISE, _FAIL, _VAL_NOISE = range(1, 8)
 
 
 def _mix(x: int) -> int:
@@ -74,7 +78,7 @@ def _key(values: Sequence[float]) -> int:
 
 def _float_bits(values: Sequence[float]) -> tuple[int, ...]:
     """The IEEE-754 bit patterns of ``values`` as unsigned 64-bit integers."""
-    return struct.unpack(f"<{len(values)}Q", struct.pack(f"<{len(values)}d", *values))
+    return struct.unpack(f"<{len(values)}Q", np.asarray(values, dtype=np.float64).tobytes())
 
 
 def _absorb(h: int, *parts: int) -> int:
@@ -107,7 +111,7 @@ class EnvelopeBenchmark(Benchmark):
 
     def __init__(self, max_resource: int = 81, width: float = 0.5, decay: float = 0.5,
                  terminal: str = "structured", nu_min: float = 0.05, spread: float = 0.3,
-                 test_gap: float = 0.02, noise: float = 0.25,
+                 test_gap: float = 0.02, noise: float = 0.25, eval_noise: float = 0.05,
                  optimum: Optional[Sequence[float]] = None,
                  weights: Optional[Sequence[float]] = None, instance: int = 0,
                  failure_rate: float = 0.0, sleep_per_unit: float = 0.0,
@@ -126,13 +130,15 @@ class EnvelopeBenchmark(Benchmark):
                              ("sleep_per_unit", sleep_per_unit, 0.0)):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= lo):
                 raise ConfigError(f"benchmark.{field}: must be a finite number >= {lo}, got {v!r}")
-        if not (isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0):
-            raise ConfigError(f"benchmark.noise: must be in [0, 1], got {noise!r}")
+        for field, v in (("noise", noise), ("eval_noise", eval_noise)):
+            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                raise ConfigError(f"benchmark.{field}: must be in [0, 1], got {v!r}")
         if not (0.0 <= failure_rate <= 1.0):
             raise ConfigError(f"benchmark.failure_rate: must be in [0, 1], got {failure_rate!r}")
         self.width, self.decay = float(width), float(decay)
         self.terminal, self.nu_min, self.spread = terminal, float(nu_min), float(spread)
         self.test_gap, self.noise = float(test_gap), float(noise)
+        self.eval_noise = float(eval_noise)
         self.optimum = np.asarray(optimum if optimum is not None else _default_optimum(d), float)
         self.weights = np.asarray(weights if weights is not None else _default_weights(d), float)
         for field, arr in (("optimum", self.optimum), ("weights", self.weights)):
@@ -176,8 +182,9 @@ class EnvelopeBenchmark(Benchmark):
         nu_test = nu + self.test_gap * (2 * _to_unit(_absorb(by_key, self.instance, _TEST_OFFSET)) - 1)
         speed = self.noise + (1.0 - self.noise) * _to_unit(_absorb(by_seed, _SPEED))
         g = self.gamma(t)
-        xv = speed + self.noise * (2 * _to_unit(_absorb(by_t, _VAL_NOISE)) - 1)
-        xt = speed + self.noise * (2 * _to_unit(_absorb(by_t, _TEST_NOISE)) - 1)
+        state = speed + self.noise * (2 * _to_unit(_absorb(by_t, _STATE_NOISE)) - 1)
+        xv = state + self.eval_noise * (2 * _to_unit(_absorb(by_t, _VAL_NOISE)) - 1)
+        xt = state + self.eval_noise * (2 * _to_unit(_absorb(by_t, _TEST_NOISE)) - 1)
         return (nu + g * min(max(xv, -1.0), 1.0), nu_test + g * min(max(xt, -1.0), 1.0))
 
     # -- Benchmark interface -------------------------------------------------------------
@@ -201,7 +208,7 @@ class EnvelopeBenchmark(Benchmark):
     def settings(self) -> dict:
         return {"max_resource": self.max_resource, "width": self.width, "decay": self.decay,
                 "terminal": self.terminal, "nu_min": self.nu_min, "spread": self.spread,
-                "test_gap": self.test_gap, "noise": self.noise, "instance": self.instance,
+                "test_gap": self.test_gap, "noise": self.noise, "eval_noise": self.eval_noise, "instance": self.instance,
                 "optimum": self.optimum.tolist(), "weights": self.weights.tolist()}
 
 
