@@ -32,9 +32,10 @@ def settings(quick: bool, smoke: bool, repeats: int | None) -> dict:
     elif quick:
         s = dict(repeats=3, optuna_repeats=1, random_evals=200, decisions=11, wrapper_repeats=1)
     else:
-        s = dict(repeats=7, optuna_repeats=3, random_evals=1000, decisions=25, wrapper_repeats=3)
+        s = dict(repeats=7, optuna_repeats=3, random_evals=1000, decisions=16, wrapper_repeats=2)
     if repeats is not None:
         s["repeats"] = repeats
+    s["sweep_seeds"] = 20  # part 4: the paper's scale
     return s
 
 
@@ -50,7 +51,7 @@ def measure(parts: list[int], s: dict, quick: bool, smoke: bool) -> list[bench.L
         elif part == 3:
             lines += bench.wrapper_overhead(s["decisions"], s["wrapper_repeats"])
         elif part == 4:
-            lines += bench.paper_sweep()
+            lines += bench.paper_sweep(seeds=s["sweep_seeds"])
         elif part == 5:
             lines += (bench.lenet_throughput(quick=quick) if not smoke else
                       [bench.not_available("lenet_throughput", "skipped in --smoke")])
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="parts 1-2: wall time (default) or this process's CPU time, which a "
                         "busy machine disturbs less but which leaves out disk waits (fsync)")
+    p.add_argument("--sweep-seeds", type=int, default=20,
+                   help="part 4: seeds per method (default 20, the paper's scale)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file (default {DEFAULT_OUT})")
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tiny: for the test
     a = p.parse_args(argv)
@@ -105,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
 
     s = settings(quick, a.smoke, a.repeats)
     s["clock"] = a.clock
+    if a.sweep_seeds < 1:
+        p.error(f"--sweep-seeds: must be an integer >= 1, got {a.sweep_seeds}")
+    s["sweep_seeds"] = a.sweep_seeds
     bench.use_cpu_clock(a.clock == "cpu")
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat()
