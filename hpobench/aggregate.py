@@ -9,10 +9,13 @@ can be aggregated on a machine without the code that wrote them.
   ``method_variant`` (the ``method.*`` overrides: e.g. ``method.bracket=2``) and ``sweep``
   (the folders above ``<benchmark>/``, when several sweeps share a root).
 * :func:`incumbent_curve` is the curve of one run: after each evaluation, the *test* loss
-  of the configuration with the smallest *validation* loss so far (intermediate losses
-  count, failed rows never become incumbents), against ``x = total_resource /
-  (max_resource * budget_scale)``: multiples of R per search (``random_2x`` runs two
-  searches, so its curve at ``x`` used ``2x R``).
+  of the evaluation with the smallest *validation* loss so far (failed rows never become
+  incumbents), against ``x = total_resource / (max_resource * budget_scale)``: multiples
+  of R per search (``random_2x`` runs two searches, so its curve at ``x`` used ``2x R``).
+  ``incumbent="any"`` (default) lets every evaluation compete, at any resource, as
+  Algorithm 1 (line 11) of the Hyperband paper says; ``incumbent="full"`` only the
+  evaluations at the full resource R, as many libraries report (the incumbent is then
+  undefined until the first evaluation at R).
 * :func:`aggregate` puts the runs of each group on a common grid (:func:`make_grid`) and
   reduces across seeds: mean with standard error (default) or median with the
   interquartile band.  A group is every setting that differs (:data:`GROUP_KEYS`), so runs
@@ -49,6 +52,8 @@ RUN_KEYS = GROUP_KEYS + ("seed",)
 
 GRIDS = ("log", "linear", "both")
 STATS = ("mean", "median")
+#: Which evaluations may become the incumbent: any resource, or the full resource R only.
+INCUMBENTS = ("any", "full")
 _REQUIRED = ("method", "benchmark", "seed", "total_resource", "val_loss", "test_loss",
              "status", "max_resource")
 
@@ -182,19 +187,40 @@ def _check_one_run_per_dir(df: pd.DataFrame) -> None:
 
 
 # -- one run -------------------------------------------------------------------------------
-def incumbent_curve(run: pd.DataFrame) -> pd.DataFrame:
+def _check_incumbent(incumbent: str) -> None:
+    if incumbent not in INCUMBENTS:
+        raise ConfigError(f"incumbent: {incumbent!r} is not one of {list(INCUMBENTS)}")
+
+
+def incumbent_curve(run: pd.DataFrame, incumbent: str = "any") -> pd.DataFrame:
     """The incumbent after each evaluation of one run, in recorded order.
 
     Columns: ``x`` (``total_resource / (max_resource * budget_scale)``), ``total_resource``,
-    ``incumbent_val`` and ``incumbent_test`` (NaN until the first successful evaluation),
-    ``incumbent_row`` (index, in ``run``, of the row that holds the incumbent) and
-    ``incumbent_trial``.  The incumbent changes only on a strictly smaller validation loss,
-    so ties keep the earlier configuration.
+    ``incumbent_val`` and ``incumbent_test`` (NaN until the first eligible successful
+    evaluation), ``incumbent_row`` (index, in ``run``, of the row that holds the incumbent)
+    and ``incumbent_trial``.  The incumbent changes only on a strictly smaller validation
+    loss, so ties keep the earlier configuration.  ``incumbent``: ``"any"`` (every
+    evaluation is eligible) or ``"full"`` (only rows with ``resource >= max_resource``;
+    needs the ``resource`` column).  ``x`` still counts every evaluation's resource.
+
+    >>> rows = pd.DataFrame({"total_resource": [1.0, 4.0, 13.0], "resource": [1.0, 3.0, 9.0],
+    ...                      "val_loss": [0.2, 0.5, 0.4], "test_loss": [0.6, 0.5, 0.45],
+    ...                      "status": ["ok"] * 3, "max_resource": [9] * 3,
+    ...                      "budget_scale": [1.0] * 3})
+    >>> incumbent_curve(rows, "full")["incumbent_test"].tolist()
+    [nan, nan, 0.45]
     """
+    _check_incumbent(incumbent)
     if "row" in run.columns:
         run = run.sort_values("row", kind="stable")
     val = run["val_loss"].to_numpy(float)
     ok = (run["status"].to_numpy() == "ok") & np.isfinite(val)
+    if incumbent == "full":
+        if "resource" not in run.columns:
+            raise ConfigError("incumbent='full' needs the rows' 'resource' column, which this "
+                              "table lacks; use incumbent='any'")
+        res = run["resource"].to_numpy(float)
+        ok &= res >= run["max_resource"].to_numpy(float) * (1 - 1e-9)
     best = math.inf
     best_i = -1
     idx = np.full(len(run), -1)
@@ -218,11 +244,13 @@ def incumbent_curve(run: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def curves(df: pd.DataFrame) -> pd.DataFrame:
-    """Incumbent curves of every run in a :func:`load_results` frame, with the run keys."""
+def curves(df: pd.DataFrame, incumbent: str = "any") -> pd.DataFrame:
+    """Incumbent curves of every run in a :func:`load_results` frame, with the run keys;
+    ``incumbent`` as in :func:`incumbent_curve`."""
+    _check_incumbent(incumbent)
     parts = []
     for keys, run in df.groupby(list(RUN_KEYS) + ["run_dir"], sort=True, dropna=False):
-        c = incumbent_curve(run)
+        c = incumbent_curve(run, incumbent)
         for k, v in zip(list(RUN_KEYS) + ["run_dir"], keys):
             c[k] = v
         parts.append(c)

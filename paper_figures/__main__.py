@@ -2,6 +2,10 @@
 
     python -m paper_figures                               # results/ -> paper_figures/out/
     python -m paper_figures --results /tmp/r --out /tmp/figs --stat median
+    python -m paper_figures --results /tmp/r --out /tmp/figs_R --incumbent full
+
+``--incumbent full`` takes each run's incumbent only among its evaluations at the full
+resource R (as many libraries report); the default ``any`` follows Algorithm 1, line 11.
 
 Prints the runs it read and every file it wrote.  A figure whose runs are missing is not
 drawn empty: the command says which sweep produces them.  Exit status: 2 when the results

@@ -42,13 +42,15 @@ class MissingRuns(Exception):
 
 @dataclass
 class Results:
-    """The results root, read once: rows, incumbent curves, and cached aggregates."""
+    """The results root, read once: rows, incumbent curves (``incumbent``: ``"any"`` or
+    ``"full"``, see :func:`hpobench.aggregate.incumbent_curve`), and cached aggregates."""
 
     root: Path
     stat: str = "mean"
     grid: str = "log"
     points: int = 200
     methods: Optional[list[str]] = None
+    incumbent: str = "any"
     df: pd.DataFrame = field(init=False)
     curves: pd.DataFrame = field(init=False)
 
@@ -57,7 +59,7 @@ class Results:
         self.df = ag.load_results(self.root)
         if self.methods:
             self.df = self.df[self.df["method"].isin(self.methods)]
-        self.curves = ag.curves(self.df)
+        self.curves = ag.curves(self.df, incumbent=self.incumbent)
 
     @property
     def empty(self) -> bool:
@@ -123,7 +125,8 @@ XLABEL = "total resource (multiples of R, per search)"
 
 def cli(name: str, make: Callable[[Results, Path], Outcome], needs_results: bool = True,
         argv=None) -> int:
-    """Command line for one figure script: ``--results``, ``--out``, ``--stat``, ``--grid``."""
+    """Command line for one figure script: ``--results``, ``--out``, ``--stat``, ``--grid``,
+    ``--points``, ``--methods``, ``--incumbent``."""
     ap = parser(f"python -m paper_figures.{name}")
     a = ap.parse_args(argv)
     res = load(a) if needs_results else None
@@ -144,14 +147,19 @@ def parser(prog: str) -> argparse.ArgumentParser:
     ap.add_argument("--points", type=int, default=200, help="grid points (default 200)")
     ap.add_argument("--methods", default=None,
                     help="comma-separated methods to read (default: every method present)")
+    ap.add_argument("--incumbent", choices=ag.INCUMBENTS, default="any",
+                    help="which evaluations may become the incumbent: any resource "
+                    "(default, Algorithm 1 line 11) or the full resource R only")
     return ap
 
 
 def load(a) -> Results:
     methods = [m.strip() for m in a.methods.split(",") if m.strip()] if a.methods else None
-    res = Results(Path(a.results), stat=a.stat, grid=a.grid, points=a.points, methods=methods)
+    res = Results(Path(a.results), stat=a.stat, grid=a.grid, points=a.points, methods=methods,
+                  incumbent=a.incumbent)
     n_runs = res.df["run_dir"].nunique() if not res.empty else 0
-    print(f"read {n_runs} runs ({len(res.df)} evaluations) from {Path(a.results).resolve()}")
+    print(f"read {n_runs} runs ({len(res.df)} evaluations) from {Path(a.results).resolve()}"
+          + ("; incumbents from evaluations at the full R only" if a.incumbent == "full" else ""))
     for key in ag.contexts(res.df):
         sub = ag.select(res.df, key)
         per = sub.groupby(["method", "method_variant"])["seed"].nunique()

@@ -63,11 +63,15 @@ def frame(results):
     return ag.load_results(results)
 
 
-def _hand_incumbents(rows: pd.DataFrame) -> list[tuple[float, float, float, int]]:
-    """(x, incumbent val, incumbent test, row index) after each row, by the definition."""
+def _hand_incumbents(rows: pd.DataFrame, full: bool = False
+                     ) -> list[tuple[float, float, float, int]]:
+    """(x, incumbent val, incumbent test, row index) after each row, by the definition;
+    ``full``: only rows trained to the full resource R compete."""
     out, best, chosen = [], math.inf, None
     for idx, r in rows.iterrows():
-        if r["status"] == "ok" and r["val_loss"] < best:
+        if full and r["resource"] != R:
+            pass
+        elif r["status"] == "ok" and r["val_loss"] < best:
             best, chosen = r["val_loss"], idx
         x = r["total_resource"] / R
         if chosen is None:
@@ -110,6 +114,50 @@ def test_incumbent_curve_matches_hand_computation(results, frame):
         meta = json.loads((results / run_dir / "run.json").read_text())
         assert curve["incumbent_test"].iloc[-1] == meta["incumbent"]["test_loss"]
         assert curve["x"].iloc[-1] <= BUDGET + 1e-9
+
+
+def test_full_resource_incumbent_matches_hand_computation(frame):
+    hb = frame[frame["method"] == "hyperband"]
+    assert (hb["resource"] < R).any() and (hb["resource"] == R).any()
+    for _, rows in hb.groupby("run_dir"):
+        curve = ag.incumbent_curve(rows, incumbent="full")
+        hand = _hand_incumbents(rows, full=True)
+        for (x, v, t, i), (_, c) in zip(hand, curve.iterrows()):
+            assert c["x"] == pytest.approx(x)
+            if i < 0:
+                assert math.isnan(c["incumbent_test"]) and c["incumbent_row"] == -1
+            else:
+                assert c["incumbent_row"] == i and rows.loc[i, "resource"] == R
+                assert c["incumbent_val"] == v and c["incumbent_test"] == t
+        any_curve = ag.incumbent_curve(rows)
+        # a full-R incumbent can never have a smaller validation loss than the any-R one
+        both = curve["incumbent_val"].notna()
+        assert (curve["incumbent_val"][both] >= any_curve["incumbent_val"][both]).all()
+    # random search trains every configuration to R: both rules pick the same rows
+    for _, rows in frame[frame["method"] == "random"].groupby("run_dir"):
+        assert (ag.incumbent_curve(rows, "full")["incumbent_row"].tolist()
+                == ag.incumbent_curve(rows)["incumbent_row"].tolist())
+    # curves() passes the rule on
+    cur = ag.curves(hb, incumbent="full")
+    assert set(cur["incumbent_row"][cur["incumbent_row"] >= 0]) <= set(hb.index[hb["resource"] == R])
+
+
+def test_full_resource_incumbent_on_a_small_table():
+    # the best validation loss (0.1) sits at resource 3 < R = 9; the full-R rule skips it
+    rows = pd.DataFrame({"total_resource": [1.0, 4.0, 13.0, 22.0, 31.0],
+                         "resource": [1.0, 3.0, 9.0, 9.0, 9.0],
+                         "val_loss": [0.3, 0.1, 0.25, 0.2, 0.22],
+                         "test_loss": [0.35, 0.4, 0.27, 0.21, 0.2],
+                         "status": ["ok", "ok", "ok", "failed", "ok"],
+                         "max_resource": [9] * 5, "budget_scale": [1.0] * 5})
+    full = ag.incumbent_curve(rows, incumbent="full")
+    assert full["incumbent_row"].tolist() == [-1, -1, 2, 2, 4]
+    assert full["incumbent_test"].tolist()[2:] == [0.27, 0.27, 0.2]
+    assert ag.incumbent_curve(rows)["incumbent_test"].tolist() == [0.35, 0.4, 0.4, 0.4, 0.4]
+    with pytest.raises(ConfigError, match="incumbent"):
+        ag.incumbent_curve(rows, incumbent="last")
+    with pytest.raises(ConfigError, match="resource"):
+        ag.incumbent_curve(rows.drop(columns="resource"), incumbent="full")
 
 
 def test_x_divides_by_budget_scale():
