@@ -141,7 +141,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
 
     def budget_spent() -> None:  # persisted, so a resumed run asks for nothing new either
         run_meta["budget_exhausted"] = True
-        _write_run_json(run_dir, run_meta, started, None, "running", loop)
+        _write_run_json(run_dir, run_meta, started, None, "running", loop, durable=False)
 
     loop.on_budget_spent = budget_spent
     try:
@@ -156,7 +156,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
             print(f"hpobench: resuming {run_dir} from {len(existing)} recorded evaluations"
                   + (f" ({len(loop.pending)} interrupted jobs to run again)" if loop.pending
                      else ""), file=sys.stderr)
-        _write_run_json(run_dir, run_meta, started, None, "running", loop)
+        _write_run_json(run_dir, run_meta, started, None, "running", loop, durable=False)
         executor.start(benchmark)
         try:
             status = loop.execute(executor, progress)
@@ -200,6 +200,15 @@ class _Loop:
         self.on_budget_spent = lambda: None
         self.budget_scale = 1.0
         self._config_cols: dict[str, str] = {n: f"config.{n}" for n in benchmark.space.names}
+        self._seeds: dict[int, int] = {}  # trial id -> its benchmark seed
+
+    def trial_seed(self, trial_id: int) -> int:
+        """The benchmark's seed for ``trial_id``, derived once per trial (a promoted trial
+        is asked for again at every rung; a ``SeedSequence`` costs ~15 us)."""
+        s = self._seeds.get(trial_id)
+        if s is None:
+            s = self._seeds[trial_id] = trial_seed(self.seed, trial_id)
+        return s
 
     # -- cost planning -----------------------------------------------------------------
     def planned(self, job: Job) -> float:
@@ -269,7 +278,7 @@ class _Loop:
         ordered = self.opt.order_independent
 
         def submit(job: Job, ask_t: float, cost: float) -> None:
-            fut = executor.submit(job.config, job.resource, trial_seed(self.seed, job.trial_id),
+            fut = executor.submit(job.config, job.resource, self.trial_seed(job.trial_id),
                                   self._resume_from(job), cost)
             inflight[job.job_id] = (job, fut, ask_t, cost)
             order.append(job.job_id)
@@ -328,7 +337,7 @@ class _Loop:
             ck = None
         if ck is None:
             ck = self.b.rebuild_checkpoint(job.config, self.ckpt_at[job.trial_id],
-                                           trial_seed(self.seed, job.trial_id))
+                                           self.trial_seed(job.trial_id))
         if ck is None:
             print(f"hpobench: checkpoint of trial {job.trial_id} is missing; retraining it "
                   "from scratch", file=sys.stderr)
@@ -426,7 +435,9 @@ def _read_meta(run_dir: Path) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def _write_run_json(run_dir, meta, started, ended, status, loop: _Loop) -> None:
+def _write_run_json(run_dir, meta, started, ended, status, loop: _Loop,
+                    durable: bool = True) -> None:
+    """``durable=False`` for the "running" record: the final one replaces it (fsynced)."""
     if run_dir is None:
         return
     res.write_json(run_dir / res.RUN_JSON, {
@@ -434,7 +445,7 @@ def _write_run_json(run_dir, meta, started, ended, status, loop: _Loop) -> None:
         "n_evaluations": loop.n_rows, "total_resource": loop.total,
         "budget_resource": loop.limit, "incumbent": _incumbent_summary(loop),
         "utilisation": loop.utilisation(),
-    })
+    }, durable=durable)
 
 
 def _progress(progress: Optional[bool], limit: float, b: Benchmark, method: str):

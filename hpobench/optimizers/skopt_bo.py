@@ -27,6 +27,7 @@ Example::
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Optional
@@ -156,6 +157,15 @@ class ForestBO(SkoptBO):
                          failure_loss=failure_loss)
 
 
+@functools.lru_cache(maxsize=None)
+def _blas():
+    """One ``ThreadpoolController`` per process: building one scans the process's loaded
+    libraries (~10 ms), and ``threadpool_limits(...)`` builds a new one at every call."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 class _quiet(warnings.catch_warnings):
     """Around every skopt call: silence skopt's 'evaluated at point ... before' note and
     sklearn's GP fit warnings (noise in a run's log; the rows already record every point),
@@ -166,10 +176,9 @@ class _quiet(warnings.catch_warnings):
         out = super().__enter__()
         warnings.filterwarnings("ignore", message="The objective has been evaluated")
         from sklearn.exceptions import ConvergenceWarning
-        from threadpoolctl import threadpool_limits
 
         warnings.simplefilter("ignore", ConvergenceWarning)
-        self._limits = threadpool_limits(limits=1, user_api="blas")
+        self._limits = _blas().limit(limits=1, user_api="blas")
         return out
 
     def __exit__(self, *exc):
