@@ -143,7 +143,7 @@ class SearchSpace:
                             )
                         if isinstance(seen[b], Categorical):
                             raise ConfigError(f"space.{p.name}.{side}: bound {b!r} is categorical")
-                lo, hi = self._extreme(p.low, seen, "low"), self._extreme(p.high, seen, "high")
+                lo = self._extreme(p.low, seen, "low")
                 lo_min = self._extreme(p.low, seen, "min")
                 hi_min = self._extreme(p.high, seen, "min")
                 if p.log and lo_min <= 0:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-import numpy as np
 import pytest
 
 from hpobench import schedule as S
