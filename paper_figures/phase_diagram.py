@@ -1,0 +1,265 @@
+"""Envelope phase diagram (issue 8): over a grid of envelope width and terminal-loss
+spread, which method reaches the lowest mean test error of the incumbent at the runs'
+fixed budget, and by how much.
+
+Reads every run whose settings name both ``benchmark.width`` and ``benchmark.spread``
+(the ``envelope_phase`` and ``envelope_phase_brackets`` presets).  Per (width, spread)
+cell and method (each successive-halving bracket counts as a method of its own): the mean
+± s.e. over seeds of the incumbent's test error where the run ends.  The winner is the
+lowest mean; its margin over the runner-up is the mean of the per-seed differences on the
+seeds both share (:func:`hpobench.stats.paired_test`) with that difference's s.e. (an
+unpaired difference of means, flagged, when they share no seed).
+
+Writes ``phase_diagram_<context>.{png,pdf}`` (cell colour = winner, text = winner and
+margin ± s.e.; axes = width and spread), ``phase_diagram_<context>.md`` (the winners, and
+every method's mean ± s.e. per cell) and ``phase_diagram_<context>.csv`` (every number).
+
+    python -m paper_figures.phase_diagram --results /tmp/phase --out /tmp/phase_figs
+
+Example (the numbers of one cell)::
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"method": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
+    ...                   "test_loss": [0.1, 0.2, 0.3, 0.3]})
+    >>> c = cell_result(t)
+    >>> c["winner"], round(c["margin"], 3), round(c["margin_se"], 3)
+    ('a', 0.15, 0.05)
+"""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hpobench import aggregate as ag
+from hpobench.plotting.styles import order_key, style
+from hpobench.stats import mean_se, paired_test
+from paper_figures._common import SWEEP, MissingRuns, Outcome, Results, cli, save, slug
+
+NAME = "phase_diagram"
+AXES = ("width", "spread")  # benchmark.<axis> settings that span the diagram
+COMMANDS = (SWEEP + "envelope_phase", SWEEP + "envelope_phase_brackets")
+
+
+def method_id(method: str, method_variant: str) -> str:
+    """One name per method row: ``hyperband``, ``successive_halving[method.bracket=2]``."""
+    return f"{method}[{method_variant}]" if method_variant else method
+
+
+def _split_context(context: str) -> tuple[dict, str]:
+    """``({"width": 0.1, "spread": 1.0}, rest)`` from a run's context; the dict misses an
+    axis the context does not set."""
+    axes, rest = {}, []
+    for item in ag.split_variant(context):
+        key, _, value = item.partition("=")
+        name = key.lstrip("+~").removeprefix("benchmark.")
+        if key.lstrip("+~").startswith("benchmark.") and name in AXES:
+            axes[name] = float(value)
+        else:
+            rest.append(item)
+    return axes, ",".join(rest)
+
+
+def final_errors(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of a phase sweep: its diagram (``sweep``, ``benchmark``, ``rest``
+    context, ``max_resource``), ``width``, ``spread``, ``method`` (a :func:`method_id`),
+    ``seed``, ``x_end`` and ``test_loss`` (the incumbent's test error where the run ends)."""
+    rows = []
+    for keys, run in ([] if curves.empty else curves.groupby(list(ag.RUN_KEYS) + ["run_dir"], sort=True, dropna=False)):
+        k = dict(zip(list(ag.RUN_KEYS) + ["run_dir"], keys))
+        axes, rest = _split_context(k["context"])
+        if set(axes) != set(AXES) or run.empty:
+            continue
+        last = run.sort_values("x", kind="stable").iloc[-1]
+        rows.append({"sweep": k["sweep"], "benchmark": k["benchmark"], "rest": rest,
+                     "max_resource": k["max_resource"], **axes,
+                     "method": method_id(k["method"], k["method_variant"]),
+                     "seed": k["seed"], "x_end": float(last["x"]),
+                     "test_loss": float(last["incumbent_test"])})
+    return pd.DataFrame(rows, columns=["sweep", "benchmark", "rest", "max_resource", *AXES,
+                                       "method", "seed", "x_end", "test_loss"])
+
+
+def cell_result(cell: pd.DataFrame) -> dict:
+    """Winner of one cell (columns ``method``, ``seed``, ``test_loss``): ``winner``,
+    ``runner_up``, their means, ``margin`` (runner-up minus winner; paired on shared seeds),
+    ``margin_se``, ``paired_n`` (0: unpaired difference of means), ``p_value`` (one-sided
+    Wilcoxon, winner lower) and ``methods`` (method -> (mean, s.e., seeds))."""
+    stats = {}
+    for m, g in cell.groupby("method", sort=True):
+        mean, se = mean_se(g["test_loss"])
+        stats[m] = (mean, se, int(np.isfinite(g["test_loss"].to_numpy(float)).sum()))
+    ranked = sorted((v[0], m) for m, v in stats.items() if math.isfinite(v[0]))
+    out = {"methods": stats, "winner": None, "runner_up": None, "margin": math.nan,
+           "margin_se": math.nan, "paired_n": 0, "p_value": math.nan}
+    if not ranked:
+        return out
+    out["winner"] = w = ranked[0][1]
+    if len(ranked) < 2:
+        return out
+    out["runner_up"] = r = ranked[1][1]
+    t = paired_test(cell, w, r)
+    if t["n"] >= 2:
+        out.update(margin=-t["mean_diff"], margin_se=t["se"], paired_n=t["n"],
+                   p_value=t["p_value"])
+    else:  # no shared seeds: the difference of the means, its s.e. from both groups
+        out.update(margin=stats[r][0] - stats[w][0],
+                   margin_se=math.hypot(stats[w][1], stats[r][1]))
+    return out
+
+
+def _label(mid: str) -> str:
+    method, _, mv = mid.partition("[")
+    return style(method, mv.rstrip("]")).label
+
+
+def _style(mid: str):
+    method, _, mv = mid.partition("[")
+    return style(method, mv.rstrip("]"))
+
+
+def _order(mid: str) -> tuple:
+    method, _, mv = mid.partition("[")
+    return order_key(method, mv.rstrip("]"))
+
+
+def diagram_table(finals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(cells, methods)`` of one diagram: one row per cell (winner, runner-up, margin ±
+    s.e., paired seeds, p) and one row per (cell, method) (mean, s.e., seeds, rank)."""
+    cells, per = [], []
+    for (width, spread), cell in finals.groupby(list(AXES), sort=True):
+        c = cell_result(cell)
+        ranked = sorted(c["methods"], key=lambda m: c["methods"][m][0])
+        for rank, m in enumerate(ranked, 1):
+            mean, se, n = c["methods"][m]
+            per.append({"width": width, "spread": spread, "method": m, "label": _label(m),
+                        "seeds": n, "mean": mean, "se": se, "rank": rank,
+                        "winner": m == c["winner"]})
+        w, r = c["winner"], c["runner_up"]
+        cells.append({"width": width, "spread": spread, "winner": w,
+                      "winner_label": _label(w) if w else "",
+                      "winner_mean": c["methods"][w][0] if w else math.nan,
+                      "winner_se": c["methods"][w][1] if w else math.nan,
+                      "runner_up": r, "runner_up_label": _label(r) if r else "",
+                      "runner_up_mean": c["methods"][r][0] if r else math.nan,
+                      "margin": c["margin"], "margin_se": c["margin_se"],
+                      "paired_n": c["paired_n"], "p_value": c["p_value"],
+                      "methods": len(c["methods"])})
+    return pd.DataFrame(cells), pd.DataFrame(per)
+
+
+def _num(x: float, fmt: str = ".4f") -> str:
+    return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
+
+
+def _seeds_note(per: pd.DataFrame) -> str:
+    """"10 seeds" or "10 seeds (GP-BO (skopt): 5)" when some methods have fewer."""
+    n = per.groupby("method")["seeds"].min()
+    top = int(n.max())
+    fewer = {m: int(k) for m, k in n.items() if k < top}
+    extra = ", ".join(f"{_label(m)}: {k}" for m, k in sorted(fewer.items(), key=lambda i: _order(i[0])))
+    return f"{top} seeds per method" + (f" ({extra})" if extra else "")
+
+
+def markdown(title: str, cells: pd.DataFrame, per: pd.DataFrame) -> str:
+    lines = [f"# Phase diagram: {title}", "",
+             f"Incumbent test error where each run ends, mean ± s.e. over seeds "
+             f"({_seeds_note(per)}).  Margin = runner-up minus winner: the mean of the "
+             "per-seed differences on the seeds both share ± its s.e. (paired n), p = "
+             "one-sided Wilcoxon signed-rank (winner lower).", "",
+             "| width | spread | winner (mean ± s.e.) | runner-up (mean) | margin ± s.e. "
+             "| paired n | p |", "|---|---|---|---|---|---|---|"]
+    for r in cells.itertuples(index=False):
+        lines.append(f"| {r.width:g} | {r.spread:g} | {r.winner_label} "
+                     f"({_num(r.winner_mean)} ± {_num(r.winner_se)}) | {r.runner_up_label} "
+                     f"({_num(r.runner_up_mean)}) | {_num(r.margin)} ± {_num(r.margin_se)} "
+                     f"| {r.paired_n or 'unpaired'} | {_num(r.p_value, '.3g')} |")
+    keys = [(w, s) for w, s in cells[["width", "spread"]].itertuples(index=False)]
+    lines += ["", "Every method, mean ± s.e. (rank in the cell):", "",
+              "| method | " + " | ".join(f"w={w:g}, s={s:g}" for w, s in keys) + " |",
+              "|---|" + "---|" * len(keys)]
+    for m in sorted(per["method"].unique(), key=_order):
+        row = []
+        for w, s in keys:
+            hit = per[(per["method"] == m) & (per["width"] == w) & (per["spread"] == s)]
+            row.append("" if hit.empty else
+                       f"{_num(hit['mean'].iloc[0])} ± {_num(hit['se'].iloc[0])} "
+                       f"({hit['rank'].iloc[0]})" + (" **best**" if hit["winner"].iloc[0] else ""))
+        lines.append(f"| {_label(m)} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def draw(title: str, cells: pd.DataFrame, per: pd.DataFrame):
+    """The grid: x = width, y = spread, cell colour = winner, text = winner, margin ± s.e."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
+
+    widths = sorted(cells["width"].unique())
+    spreads = sorted(cells["spread"].unique())
+    fig, ax = plt.subplots(figsize=(2.3 * len(widths) + 3.2, 1.35 * len(spreads) + 1.6))
+    for r in cells.itertuples(index=False):
+        i, j = widths.index(r.width), spreads.index(r.spread)
+        color = _style(r.winner).color if r.winner else "#ffffff"
+        ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, color=color, alpha=0.85))
+        dark = sum(c * k for c, k in zip(to_rgb(color), (0.299, 0.587, 0.114))) < 0.55
+        sig = (math.isfinite(r.margin_se) and r.margin_se > 0 and r.margin > 2 * r.margin_se)
+        text = (f"{r.winner_label}\n{_num(r.winner_mean, '.3f')}\n"
+                f"margin {_num(r.margin, '.3f')} ± {_num(r.margin_se, '.3f')}"
+                + ("" if sig else " (<2 s.e.)") + f"\nvs {r.runner_up_label}")
+        ax.text(i, j, text, ha="center", va="center", fontsize=7.5,
+                color="white" if dark else "black")
+    ax.set_xlim(-0.5, len(widths) - 0.5)
+    ax.set_ylim(-0.5, len(spreads) - 0.5)
+    ax.set_xticks(range(len(widths)), [f"{w:g}" for w in widths])
+    ax.set_yticks(range(len(spreads)), [f"{s:g}" for s in spreads])
+    ax.set_xlabel("envelope width gamma(1)  (narrow → wide)")
+    ax.set_ylabel("terminal-loss spread  (close → far)")
+    ax.set_title(f"Lowest mean test error: {title}\n{_seeds_note(per)}; "
+                 "margin = paired mean difference to the runner-up ± s.e.", fontsize=9)
+    present = sorted(per["method"].unique(), key=_order)
+    winners = set(cells["winner"].dropna())
+    handles = [Patch(color=_style(m).color, alpha=0.85 if m in winners else 0.25,
+                     label=_label(m) + ("" if m in winners else " (never wins)"))
+               for m in present]
+    ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False, title="methods compared", title_fontsize=8)
+    return fig
+
+
+def make(res: Results, out: Path) -> Outcome:
+    finals = final_errors(res.curves)
+    if finals.empty:
+        return Outcome.nothing("envelope phase diagram", "no runs setting both "
+                               "benchmark.width and benchmark.spread", *COMMANDS)
+    outcome = Outcome()
+    out.mkdir(parents=True, exist_ok=True)
+    for key, finals_d in finals.groupby(["sweep", "benchmark", "rest", "max_resource"], sort=True):
+        sweep, bench, rest, R = key
+        title = f"{bench} (R={R}" + (f", {rest}" if rest else "") + ")"
+        if sweep:
+            title = f"{sweep}: {title}"
+        cells, per = diagram_table(finals_d)
+        name = f"{NAME}_" + slug("_".join(p for p in (sweep, bench, f"R{R}", rest) if p)
+                                 .replace("=", "").replace(",", "_"))
+        outcome.written += save(draw(title, cells, per), out, name)
+        (out / f"{name}.md").write_text(markdown(title, cells, per))
+        per.merge(cells[["width", "spread", "margin", "margin_se", "paired_n", "p_value"]],
+                  on=["width", "spread"]).to_csv(out / f"{name}.csv", index=False)
+        outcome.written += [out / f"{name}.md", out / f"{name}.csv"]
+        methods = set(per["method"])
+        if not any(m.startswith("successive_halving[") for m in methods):
+            outcome.missing.append(MissingRuns(f"phase diagram ({title})",
+                                               "no bracket rows (successive_halving "
+                                               "method.bracket=s)", [COMMANDS[1]]))
+        if "hyperband" not in methods:
+            outcome.missing.append(MissingRuns(f"phase diagram ({title})",
+                                               "no hyperband rows", [COMMANDS[0]]))
+    return outcome
+
+
+if __name__ == "__main__":
+    sys.exit(cli(NAME, make))
