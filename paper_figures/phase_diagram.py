@@ -11,8 +11,10 @@ seeds both share (:func:`hpobench.stats.paired_test`) with that difference's s.e
 unpaired difference of means, flagged, when they share no seed).
 
 Writes ``phase_diagram_<context>.{png,pdf}`` (cell colour = winner, text = winner and
-margin ± s.e.; axes = width and spread), ``phase_diagram_<context>.md`` (the winners, and
-every method's mean ± s.e. per cell) and ``phase_diagram_<context>.csv`` (every number).
+margin ± s.e.; axes = width and spread; beside it, with bracket rows, the talk's Figure 2
+takeaway made measurable: bracket s=0 minus the most aggressive bracket per cell, paired ±
+s.e.), ``phase_diagram_<context>.md`` (the winners, every method's mean ± s.e. per cell,
+the bracket gap) and ``phase_diagram_<context>.csv`` (every number).
 
     python -m paper_figures.phase_diagram --results /tmp/phase --out /tmp/phase_figs
 
@@ -58,7 +60,7 @@ def _split_context(context: str) -> tuple[dict, str]:
         name = key.lstrip("+~").removeprefix("benchmark.")
         if key.lstrip("+~").startswith("benchmark.") and name in AXES:
             axes[name] = float(value)
-        else:
+        elif name != "max_resource":  # R is named apart
             rest.append(item)
     return axes, ",".join(rest)
 
@@ -87,12 +89,14 @@ def cell_result(cell: pd.DataFrame) -> dict:
     """Winner of one cell (columns ``method``, ``seed``, ``test_loss``): ``winner``,
     ``runner_up``, their means, ``margin`` (runner-up minus winner; paired on shared seeds),
     ``margin_se``, ``paired_n`` (0: unpaired difference of means), ``p_value`` (one-sided
-    Wilcoxon, winner lower) and ``methods`` (method -> (mean, s.e., seeds))."""
+    Wilcoxon, winner lower) and ``methods`` (method -> (mean, s.e., seeds)).  Only methods
+    with at least 2 seeds in the cell can win or be runner-up."""
     stats = {}
     for m, g in cell.groupby("method", sort=True):
         mean, se = mean_se(g["test_loss"])
         stats[m] = (mean, se, int(np.isfinite(g["test_loss"].to_numpy(float)).sum()))
-    ranked = sorted((v[0], m) for m, v in stats.items() if math.isfinite(v[0]))
+    # a method with fewer than 2 seeds in the cell has no s.e.: listed, never the winner
+    ranked = sorted((v[0], m) for m, v in stats.items() if math.isfinite(v[0]) and v[2] >= 2)
     out = {"methods": stats, "winner": None, "runner_up": None, "margin": math.nan,
            "margin_se": math.nan, "paired_n": 0, "p_value": math.nan}
     if not ranked:
@@ -119,6 +123,11 @@ def _label(mid: str) -> str:
 def _style(mid: str):
     method, _, mv = mid.partition("[")
     return style(method, mv.rstrip("]"))
+
+
+def _hatch(mid) -> str:
+    """Bracket cells are hatched: their palette shares hues with the methods' colours."""
+    return "//" if mid and mid.startswith("successive_halving[") else ""
 
 
 def _order(mid: str) -> tuple:
@@ -151,6 +160,29 @@ def diagram_table(finals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(cells), pd.DataFrame(per)
 
 
+def bracket_gap(finals: pd.DataFrame) -> pd.DataFrame:
+    """The Figure 2 takeaway per cell: bracket s=0 (every configuration at R) minus the most
+    aggressive bracket present, paired over seeds (mean ± s.e.; > 0: the aggressive bracket
+    is better).  Empty without at least two bracket rows."""
+    rows = []
+    for (width, spread), cell in finals.groupby(list(AXES), sort=True):
+        br = {int(ag.method_option(m.partition("[")[2].rstrip("]"), "bracket")): m
+              for m in cell["method"].unique() if m.startswith("successive_halving[")
+              and (ag.method_option(m.partition("[")[2].rstrip("]"), "bracket") or "").isdigit()}
+        if 0 not in br or len(br) < 2:
+            continue
+        top = max(br)
+        t = paired_test(cell, br[0], br[top], alternative="greater")
+        rows.append({"width": width, "spread": spread, "s_max": top, "gap": t["mean_diff"],
+                     "gap_se": t["se"], "paired_n": t["n"], "p_value": t["p_value"]})
+    return pd.DataFrame(rows, columns=["width", "spread", "s_max", "gap", "gap_se", "paired_n",
+                                       "p_value"])
+
+
+def _significant(margin: float, se: float) -> bool:
+    return math.isfinite(se) and se > 0 and margin > 2 * se
+
+
 def _num(x: float, fmt: str = ".4f") -> str:
     return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
 
@@ -164,7 +196,7 @@ def _seeds_note(per: pd.DataFrame) -> str:
     return f"{top} seeds per method" + (f" ({extra})" if extra else "")
 
 
-def markdown(title: str, cells: pd.DataFrame, per: pd.DataFrame) -> str:
+def markdown(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFrame) -> str:
     lines = [f"# Phase diagram: {title}", "",
              f"Incumbent test error where each run ends, mean ± s.e. over seeds "
              f"({_seeds_note(per)}).  Margin = runner-up minus winner: the mean of the "
@@ -189,45 +221,87 @@ def markdown(title: str, cells: pd.DataFrame, per: pd.DataFrame) -> str:
                        f"{_num(hit['mean'].iloc[0])} ± {_num(hit['se'].iloc[0])} "
                        f"({hit['rank'].iloc[0]})" + (" **best**" if hit["winner"].iloc[0] else ""))
         lines.append(f"| {_label(m)} | " + " | ".join(row) + " |")
+    if not gap.empty:
+        lines += ["", "Bracket s=0 minus the most aggressive bracket, paired over seeds (> 0: "
+                  "the aggressive bracket is better; p = one-sided Wilcoxon, s=0 higher):", "",
+                  "| width | spread | s=0 − s=s_max (mean ± s.e.) | paired n | p |",
+                  "|---|---|---|---|---|"]
+        for r in gap.itertuples(index=False):
+            lines.append(f"| {r.width:g} | {r.spread:g} | {_num(r.gap)} ± {_num(r.gap_se)} "
+                         f"(s_max={r.s_max}) | {r.paired_n} | {_num(r.p_value, '.3g')} |")
     return "\n".join(lines) + "\n"
 
 
-def draw(title: str, cells: pd.DataFrame, per: pd.DataFrame):
-    """The grid: x = width, y = spread, cell colour = winner, text = winner, margin ± s.e."""
+def draw(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFrame):
+    """Top: the grid, x = width, y = spread, cell colour = winner, text = winner, margin ±
+    s.e.  Below (with bracket rows): bracket s=0 minus s=s_max per cell, paired ± s.e."""
     import matplotlib.pyplot as plt
-    from matplotlib.colors import to_rgb
     from matplotlib.patches import Patch
 
     widths = sorted(cells["width"].unique())
     spreads = sorted(cells["spread"].unique())
-    fig, ax = plt.subplots(figsize=(2.3 * len(widths) + 3.2, 1.35 * len(spreads) + 1.6))
+    panels = 2 if not gap.empty else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(2.3 * len(widths) + 3.2,
+                                                  (1.35 * len(spreads) + 1.6) * panels),
+                             squeeze=False)
+    ax = axes[0, 0]
     for r in cells.itertuples(index=False):
         i, j = widths.index(r.width), spreads.index(r.spread)
         color = _style(r.winner).color if r.winner else "#ffffff"
-        ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, color=color, alpha=0.85))
-        dark = sum(c * k for c, k in zip(to_rgb(color), (0.299, 0.587, 0.114))) < 0.55
-        sig = (math.isfinite(r.margin_se) and r.margin_se > 0 and r.margin > 2 * r.margin_se)
-        text = (f"{r.winner_label}\n{_num(r.winner_mean, '.3f')}\n"
+        ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, facecolor=color, alpha=0.85,
+                                   edgecolor="white", hatch=_hatch(r.winner), linewidth=0))
+        sig = _significant(r.margin, r.margin_se)
+        text = (f"{r.winner_label}\nmean {_num(r.winner_mean, '.3f')}\n"
                 f"margin {_num(r.margin, '.3f')} ± {_num(r.margin_se, '.3f')}"
                 + ("" if sig else " (<2 s.e.)") + f"\nvs {r.runner_up_label}")
         ax.text(i, j, text, ha="center", va="center", fontsize=7.5,
-                color="white" if dark else "black")
+                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "alpha": 0.85,
+                      "linewidth": 0})
     ax.set_xlim(-0.5, len(widths) - 0.5)
     ax.set_ylim(-0.5, len(spreads) - 0.5)
     ax.set_xticks(range(len(widths)), [f"{w:g}" for w in widths])
     ax.set_yticks(range(len(spreads)), [f"{s:g}" for s in spreads])
     ax.set_xlabel("envelope width gamma(1)  (narrow → wide)")
     ax.set_ylabel("terminal-loss spread  (close → far)")
-    ax.set_title(f"Lowest mean test error: {title}\n{_seeds_note(per)}; "
-                 "margin = paired mean difference to the runner-up ± s.e.", fontsize=9)
+    n_sig = sum(_significant(r.margin, r.margin_se) for r in cells.itertuples(index=False))
+    ax.set_title(f"Lowest mean test error: {title}, {_seeds_note(per)}\n"
+                 "margin = paired mean difference to the runner-up ± s.e.; "
+                 f"ahead by > 2 s.e. in {n_sig} of {len(cells)} cells", fontsize=9)
     present = sorted(per["method"].unique(), key=_order)
     winners = set(cells["winner"].dropna())
-    handles = [Patch(color=_style(m).color, alpha=0.85 if m in winners else 0.25,
+    handles = [Patch(facecolor=_style(m).color, edgecolor="white", hatch=_hatch(m),
+                     alpha=0.85 if m in winners else 0.25,
                      label=_label(m) + ("" if m in winners else " (never wins)"))
                for m in present]
     ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               frameon=False, title="methods compared", title_fontsize=8)
+    if panels == 2:
+        _draw_gap(axes[1, 0], gap, widths, spreads)
+    fig.tight_layout()
     return fig
+
+
+def _draw_gap(ax, gap: pd.DataFrame, widths: list, spreads: list) -> None:
+    grid = np.full((len(spreads), len(widths)), np.nan)
+    for r in gap.itertuples(index=False):
+        grid[spreads.index(r.spread), widths.index(r.width)] = r.gap
+    lim = float(np.nanmax(np.abs(grid))) or 1.0
+    im = ax.imshow(grid, origin="lower", cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    for r in gap.itertuples(index=False):
+        mark = "" if _significant(r.gap, r.gap_se) else "\n(<2 s.e.)"
+        ax.text(widths.index(r.width), spreads.index(r.spread),
+                f"{r.gap:+.3f} ± {_num(r.gap_se, '.3f')}{mark}", ha="center", va="center",
+                fontsize=8, bbox={"boxstyle": "round,pad=0.3", "facecolor": "white",
+                                  "alpha": 0.85, "linewidth": 0})
+    ax.set_xticks(range(len(widths)), [f"{w:g}" for w in widths])
+    ax.set_yticks(range(len(spreads)), [f"{s:g}" for s in spreads])
+    ax.set_xlabel("envelope width gamma(1)  (narrow → wide)")
+    ax.set_ylabel("terminal-loss spread  (close → far)")
+    s_max = int(gap["s_max"].max())
+    ax.set_title(f"Figure 2 takeaway: bracket s=0 − bracket s={s_max}\n(paired mean ± s.e.; "
+                 f"> 0, blue: the aggressive bracket wins)", fontsize=9)
+    ax.figure.colorbar(im, ax=ax, fraction=0.05, pad=0.02,
+                       label="test error, s=0 minus s=s_max")
 
 
 def make(res: Results, out: Path) -> Outcome:
@@ -243,10 +317,11 @@ def make(res: Results, out: Path) -> Outcome:
         if sweep:
             title = f"{sweep}: {title}"
         cells, per = diagram_table(finals_d)
+        gap = bracket_gap(finals_d)
         name = f"{NAME}_" + slug("_".join(p for p in (sweep, bench, f"R{R}", rest) if p)
                                  .replace("=", "").replace(",", "_"))
-        outcome.written += save(draw(title, cells, per), out, name)
-        (out / f"{name}.md").write_text(markdown(title, cells, per))
+        outcome.written += save(draw(title, cells, per, gap), out, name)
+        (out / f"{name}.md").write_text(markdown(title, cells, per, gap))
         per.merge(cells[["width", "spread", "margin", "margin_se", "paired_n", "p_value"]],
                   on=["width", "spread"]).to_csv(out / f"{name}.csv", index=False)
         outcome.written += [out / f"{name}.md", out / f"{name}.csv"]
