@@ -1,6 +1,7 @@
 """The envelope phase diagram on a tiny real sweep of its preset (2 x 2 grid, two cheap
 methods, three seeds, R=9, 4R): winners and paired margins match a hand computation made
-straight from the evaluation tables; missing runs name the sweep commands."""
+straight from the evaluation tables; missing runs name the sweep commands; the BOHB vs
+Hyperband figure on a tiny real run of its runner."""
 from __future__ import annotations
 
 import math
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paper_figures import phase_diagram
+from paper_figures import bohb_vs_hyperband, phase_diagram
 from paper_figures._common import Results, cli
 from tests.conftest import ROOT
 
@@ -90,3 +91,27 @@ def test_no_phase_runs_names_both_presets(tmp_path):
     assert not o.written
     assert [c.split("=")[-1] for c in o.missing[0].commands] == ["envelope_phase",
                                                                  "envelope_phase_brackets"]
+
+
+def test_bohb_vs_hyperband_figure_and_paired_difference(tmp_path):
+    """A tiny real run of the BOHB-vs-Hyperband runner; the final paired difference in the
+    figure matches one computed by hand from the evaluation tables."""
+    root = tmp_path / "bvh"
+    subprocess.run([sys.executable, "-m", "runners.bohb_vs_hyperband", "--results", str(root),
+                    "--seeds", "2", "--budget", "2", "--max-resource", "9"], cwd=ROOT,
+                   check=True, capture_output=True, timeout=300)
+    res = Results(root)
+    o = bohb_vs_hyperband.make(res, tmp_path / "figs")
+    assert not o.missing and [p.suffix for p in o.written] == [".png", ".pdf"]
+    hand = {}
+    for table in root.rglob("evaluations.parquet"):
+        df = pd.read_parquet(table)
+        ok = df[df["status"] == "ok"]
+        term = "iid" if "terminal=iid" in table.parent.parent.name else "structured"
+        hand[(term, table.parent.parent.parent.name, table.parent.name)] = float(
+            ok["test_loss"].iloc[int(np.argmin(ok["val_loss"].to_numpy()))])
+    c = res.curves
+    for term in ("structured", "iid"):
+        d = [hand[(term, "bohb", s)] - hand[(term, "hyperband", s)] for s in ("seed=0", "seed=1")]
+        got = bohb_vs_hyperband.final_difference(c[c["context"].str.contains(f"terminal={term}")])
+        assert got["n"] == 2 and got["mean_diff"] == pytest.approx(np.mean(d), abs=1e-12)
