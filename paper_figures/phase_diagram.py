@@ -197,13 +197,13 @@ def _seeds_note(per: pd.DataFrame) -> str:
 
 
 def markdown(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFrame) -> str:
-    lines = [f"# Phase diagram: {title}", "",
-             f"Incumbent test error where each run ends, mean ± s.e. over seeds "
+    intro = (f"Incumbent test error where each run ends, mean ± s.e. over seeds "
              f"({_seeds_note(per)}).  Margin = runner-up minus winner: the mean of the "
              "per-seed differences on the seeds both share ± its s.e. (paired n), p = "
-             "one-sided Wilcoxon signed-rank (winner lower).", "",
-             "| width | spread | winner (mean ± s.e.) | runner-up (mean) | margin ± s.e. "
-             "| paired n | p |", "|---|---|---|---|---|---|---|"]
+             "one-sided Wilcoxon signed-rank (winner lower).")
+    header = ("| width | spread | winner (mean ± s.e.) | runner-up (mean) | margin ± s.e. "
+              "| paired n | p |")
+    lines = [f"# Phase diagram: {title}", "", intro, "", header, "|---|---|---|---|---|---|---|"]
     for r in cells.itertuples(index=False):
         lines.append(f"| {r.width:g} | {r.spread:g} | {r.winner_label} "
                      f"({_num(r.winner_mean)} ± {_num(r.winner_se)}) | {r.runner_up_label} "
@@ -222,8 +222,9 @@ def markdown(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFra
                        f"({hit['rank'].iloc[0]})" + (" **best**" if hit["winner"].iloc[0] else ""))
         lines.append(f"| {_label(m)} | " + " | ".join(row) + " |")
     if not gap.empty:
-        lines += ["", "Bracket s=0 minus the most aggressive bracket, paired over seeds (> 0: "
-                  "the aggressive bracket is better; p = one-sided Wilcoxon, s=0 higher):", "",
+        note = ("Bracket s=0 minus the most aggressive bracket, paired over seeds (> 0: "
+                "the aggressive bracket is better; p = one-sided Wilcoxon, s=0 higher):")
+        lines += ["", note, "",
                   "| width | spread | s=0 − s=s_max (mean ± s.e.) | paired n | p |",
                   "|---|---|---|---|---|"]
         for r in gap.itertuples(index=False):
