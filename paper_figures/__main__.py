@@ -17,8 +17,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from paper_figures import (brackets, envelope, grid_vs_random, method_comparison, summary,
-                           table1)
+from paper_figures import (bohb_vs_hyperband, brackets, envelope, grid_vs_random,
+                           method_comparison, phase_diagram, summary, table1)
 from paper_figures._common import SWEEPS, Outcome, load, parser, report
 
 #: (name, module, needs results)
@@ -29,6 +29,8 @@ FIGURES = (
     ("grid vs random", grid_vs_random, True),
     ("table 1", table1, False),
     ("summary", summary, True),
+    ("phase diagram", phase_diagram, True),
+    ("BOHB vs Hyperband", bohb_vs_hyperband, True),
 )
 
 
@@ -40,7 +42,8 @@ def main(argv=None) -> int:
     if res.empty:
         print(f"error: no runs under {Path(a.results).resolve()} (no evaluations.parquet "
               "found). Produce them with a sweep, e.g.:", file=sys.stderr)
-        for name in ("paper_envelope", "envelope_brackets", "grid_vs_random", "lenet_cpu"):
+        for name in ("paper_envelope", "envelope_brackets", "grid_vs_random", "envelope_phase",
+                     "lenet_cpu"):
             print(f"    {SWEEPS[name]}", file=sys.stderr)
         print("then rerun: python -m paper_figures --results <the sweep's results_dir>",
               file=sys.stderr)

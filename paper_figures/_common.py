@@ -29,6 +29,8 @@ SWEEPS = {
     "lenet_cpu_hyperband": SWEEP + "lenet_cpu_hyperband",
     "lenet_paper": SWEEP + "lenet_paper",
     "lenet_paper_hyperband": SWEEP + "lenet_paper_hyperband",
+    "envelope_phase": SWEEP + "envelope_phase",
+    "envelope_phase_brackets": SWEEP + "envelope_phase_brackets",
 }
 
 
