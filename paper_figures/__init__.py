@@ -14,5 +14,5 @@ Modules (each also runs alone, e.g. ``python -m paper_figures.method_comparison`
 ``summary``            6. final error, resource to reach random search, speed-up
 =====================  ==========================================================
 
-See docs/figures.md for the sweep (``conf/experiment/*.yaml``) that feeds each one.
+See hpobench/docs/figures.md for the sweep (``conf/experiment/*.yaml``) that feeds each one.
 """

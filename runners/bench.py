@@ -5,7 +5,7 @@
     python -m runners.bench --parts 1,2 --repeats 11 --out /tmp/bench.json
 
 Every figure is a ratio against a baseline measured in the same process run (see
-``hpobench/bench.py`` for what each one times and docs/performance.md for a table).
+``hpobench/bench.py`` for what each one times and hpobench/docs/performance.md for a table).
 """
 from __future__ import annotations
 
