@@ -49,7 +49,8 @@ def instantiate(group: str, cfg: dict, **runtime: Any):
     if not target:
         raise ConfigError(f"{group}: no _target_ given")
     for k in _META_KEYS:
-        cfg.pop(k, None) if k != "name" or group != "benchmark" else None
+        if not (k == "name" and group == "benchmark"):  # a benchmark takes its name
+            cfg.pop(k, None)
     cls = _resolve_target(target, group)
     sig = inspect.signature(cls)
     params = sig.parameters
