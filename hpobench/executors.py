@@ -40,9 +40,17 @@ def evaluate_safely(benchmark, config: dict, resource: float, seed: int,
         last = traceback.extract_tb(e.__traceback__)[-1:]
         where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
         ev = Evaluation.failed(f"{type(e).__name__}: {e}{where}", planned)
+    _settle(ev, planned)
+    return ev, time.perf_counter() - t0
+
+
+def _settle(ev: Evaluation, planned: float) -> None:
+    """A loss set to NaN after the Evaluation was built still fails it; a resource the
+    benchmark could not report is charged as planned (an upper bound)."""
+    if ev.ok:
+        ev.__post_init__()
     if ev.resource_spent is None or not math.isfinite(ev.resource_spent):
         ev.resource_spent = planned
-    return ev, time.perf_counter() - t0
 
 
 def _init_worker(benchmark, parent: int) -> None:
@@ -70,20 +78,104 @@ def _evaluate_in_worker(config, resource, seed, resume_from, planned):
 
 
 class SerialExecutor:
-    """Evaluates in the calling process, at submit time."""
+    """Evaluates in the calling process.
+
+    ``batch``: ``"auto"`` (default) evaluates a whole batch of submitted jobs in one
+    ``benchmark.evaluate_many`` call where the benchmark is ``vectorised`` (the envelope
+    benchmark is, unless it sleeps to mimic training: a rung is one call), else each
+    job at submit time; ``True`` forces
+    batches (looping over ``evaluate`` when there is no ``evaluate_many``); ``False``
+    never batches.  Batching changes no value: the run loop lets it run ahead only for
+    methods whose jobs do not depend on result order (Hyperband, successive halving,
+    random, grid), and commits results in the order they were asked.
+
+    Example::
+
+        >>> from hpobench.benchmarks.envelope import EnvelopeBenchmark
+        >>> ex = SerialExecutor(); ex.start(EnvelopeBenchmark()); ex.batches
+        True
+    """
 
     workers = 1
+    #: most jobs one batch holds (how far the run loop may ask ahead)
+    max_batch = 4096
+
+    def __init__(self, batch: Any = "auto"):
+        if batch not in ("auto", True, False):
+            raise ConfigError(f"executor.batch: must be one of ['auto', true, false], got {batch!r}")
+        self.batch = batch
+        self.batches = False
+        self._queue: list[tuple[tuple, "Lazy"]] = []
 
     def start(self, benchmark) -> None:
         self.benchmark = benchmark
+        self.batches = self.batch is True or (
+            self.batch == "auto" and getattr(benchmark, "vectorised", False))
 
-    def submit(self, config, resource, seed, resume_from, planned) -> "Finished":
-        f = Finished(evaluate_safely(self.benchmark, config, resource, seed, resume_from, planned))
-        fault_point("evaluate")
-        return f
+    def submit(self, config, resource, seed, resume_from, planned):
+        if not self.batches:
+            f = Finished(evaluate_safely(self.benchmark, config, resource, seed, resume_from,
+                                         planned))
+            fault_point("evaluate")
+            return f
+        fut = Lazy(self)
+        self._queue.append(((config, resource, seed, resume_from, planned), fut))
+        return fut
+
+    def flush(self) -> None:
+        """Evaluate every queued job (one ``evaluate_many`` call) and settle its future."""
+        queue, self._queue = self._queue, []
+        if not queue:
+            return
+        results = evaluate_batch_safely(self.benchmark, [args for args, _ in queue])
+        for (_, fut), result in zip(queue, results):
+            fut._value = result
+            fault_point("evaluate")
 
     def shutdown(self) -> None:
-        pass
+        self._queue = []
+
+
+def evaluate_batch_safely(benchmark, jobs: list[tuple]) -> list[tuple[Evaluation, float]]:
+    """:func:`evaluate_safely` for ``(config, resource, seed, resume_from, planned)`` jobs,
+    through ``benchmark.evaluate_many`` when it has one; each job is charged an equal
+    share of the batch's wall time.  If the batch call raises, the jobs are evaluated one
+    by one, so one bad job is recorded as failed and the others still run."""
+    many = getattr(benchmark, "evaluate_many", None)
+    if many is None or len(jobs) == 1:
+        return [evaluate_safely(benchmark, *job) for job in jobs]
+    t0 = time.perf_counter()
+    try:
+        evs = many([job[:4] for job in jobs])
+        if len(evs) != len(jobs) or not all(isinstance(ev, Evaluation) for ev in evs):
+            raise TypeError(f"{type(benchmark).__name__}.evaluate_many must return one "
+                            "Evaluation per job")
+    except Exception:  # noqa: BLE001 - find the failing job(s) one at a time
+        return [evaluate_safely(benchmark, *job) for job in jobs]
+    wall = (time.perf_counter() - t0) / len(jobs)
+    for ev, job in zip(evs, jobs):
+        _settle(ev, job[4])
+    return [(ev, wall) for ev in evs]
+
+
+class Lazy:
+    """The future of a job queued in a batching :class:`SerialExecutor`: asking whether
+    it is done evaluates the whole queue (so the run loop's ``done()`` poll runs a batch)."""
+
+    __slots__ = ("_executor", "_value")
+
+    def __init__(self, executor: SerialExecutor) -> None:
+        self._executor = executor
+        self._value = None
+
+    def done(self) -> bool:
+        if self._value is None:
+            self._executor.flush()
+        return True
+
+    def result(self, timeout=None):
+        self.done()
+        return self._value
 
 
 class Finished:

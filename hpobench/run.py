@@ -274,8 +274,11 @@ class _Loop:
         order: list[int] = []  # job ids in ask order, not yet committed
         exhausted = self.exhausted
         status = "complete"
-        capacity = max(1, int(getattr(executor, "workers", 1)))
         ordered = self.opt.order_independent
+        # a batching executor evaluates everything asked so far in one call, so it may run
+        # ahead only where the job sequence does not depend on results (a whole rung)
+        capacity = (executor.max_batch if ordered and getattr(executor, "batches", False)
+                    else max(1, int(getattr(executor, "workers", 1))))
 
         def submit(job: Job, ask_t: float, cost: float) -> None:
             fut = executor.submit(job.config, job.resource, self.trial_seed(job.trial_id),

@@ -297,3 +297,29 @@ def test_checkpoint_newer_than_the_record_is_not_resumed_from(tmp_path):
     pd.testing.assert_frame_equal(comparable(rows_to_frame(resumed)),
                                   comparable(rows_to_frame(full)))
     assert not (d / "checkpoints").exists()  # cleared once complete
+
+
+#: a run whose rungs the serial executor evaluates as batches (no sleep: vectorised)
+BATCH_ARGS = [a for a in ARGS if not a.startswith("benchmark.sleep_per_unit")]
+BATCH_SUBDIR = "envelope/hyperband/benchmark.max_resource=27,budget=4"
+
+
+@pytest.mark.parametrize("fault,recorded", [
+    ("evaluate:30", 27),   # mid-way through the second batch: the first rung is recorded
+    ("commit:31", 30),     # the 4th result of a batch told, not recorded
+    ("append:29", 28),     # half of the 29th line written: the torn line is dropped
+])
+def test_killed_batched_run_resumes_to_the_uninterrupted_table(tmp_path, fault, recorded):
+    """A rung evaluated in one vectorised call is recorded as a batch; a kill anywhere in
+    it re-runs exactly the unrecorded jobs and gives the uninterrupted table."""
+    rc, log = sweep(tmp_path / "clean", args=BATCH_ARGS)
+    assert rc == 0, log
+    clean = table(tmp_path / "clean" / BATCH_SUBDIR / f"seed={SEED}")
+    d = tmp_path / "killed" / BATCH_SUBDIR / f"seed={SEED}"
+    rc, log = sweep(tmp_path / "killed", args=BATCH_ARGS, fault=fault)
+    assert rc == -signal.SIGKILL, log
+    assert len(read_journal(d / JOURNAL)) == recorded
+    rc, log = sweep(tmp_path / "killed", args=BATCH_ARGS)
+    assert rc == 0, log
+    assert f"resuming {d} from {recorded} recorded evaluations" in log
+    assert_complete_and_equal(d, clean)

@@ -27,6 +27,12 @@ class Benchmark(ABC):
     #: True when checkpoints are worth keeping on disk (expensive training), so a killed
     #: run resumes training instead of repeating it.
     persist_checkpoints: bool = False
+    #: True when ``evaluate_many(jobs)`` (a list of ``(config, resource, seed,
+    #: resume_from)``, returning one Evaluation each) evaluates a batch much faster than
+    #: one call per job and each evaluation is cheap (a synthetic objective): the serial
+    #: executor then evaluates a whole rung in one call.  Leave it False for real
+    #: training: a kill would lose every finished evaluation of the batch.
+    vectorised: bool = False
 
     @abstractmethod
     def evaluate(self, config: dict, resource: float, seed: int,

@@ -66,6 +66,8 @@ def _mix(x: int) -> int:
 
 
 _KEY0, _UNIFORM0 = 0x243F6A8885A308D3, 0x13198A2E03707344
+#: below this many jobs, evaluate_many loops over evaluate (numpy's per-call cost wins)
+_MIN_BATCH = 8
 
 
 def _key(values: Sequence[float]) -> int:
@@ -101,6 +103,23 @@ def _uniform(*parts: int) -> float:
 
 def _t_bits(t: float) -> int:
     return struct.unpack("<Q", struct.pack("<d", float(t)))[0]
+
+
+# -- the same hash on numpy uint64 arrays (wrapping arithmetic, so bit-identical) ---------
+_U = np.uint64
+
+
+def _mix_v(x: np.ndarray) -> np.ndarray:
+    """:func:`_mix` elementwise on a uint64 array."""
+    x = x + _U(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> _U(30))) * _U(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> _U(27))) * _U(0x94D049BB133111EB)
+    return x ^ (x >> _U(31))
+
+
+def _to_unit_v(h: np.ndarray) -> np.ndarray:
+    """:func:`_to_unit` elementwise (exact: a 53-bit integer times a power of two)."""
+    return (h >> _U(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
 class EnvelopeBenchmark(Benchmark):
@@ -201,6 +220,70 @@ class EnvelopeBenchmark(Benchmark):
             return Evaluation.failed("injected failure (benchmark.failure_rate)", spent)
         val, test = self.curve(config, float(resource), seed)
         return Evaluation(val, test, spent, {"resource": float(resource)})
+
+    @property
+    def vectorised(self) -> bool:
+        """Batches pay off unless ``sleep_per_unit`` mimics the cost of real training."""
+        return not self.sleep_per_unit
+
+    def evaluate_many(self, jobs: Sequence[tuple]) -> list[Evaluation]:
+        """:meth:`evaluate` of many ``(config, resource, seed, resume_from)`` jobs at once,
+        with the same values to the last bit: the hashes run on uint64 arrays, and the
+        float steps are the same IEEE operations in the same order (``gamma`` is computed
+        per distinct resource with :meth:`gamma`).  A rung of successive halving is one call.
+
+        Why: a Hyperband iteration is 206 evaluations of ~25 us each in Python, which was
+        most of the run loop's cost on this benchmark (hpobench/docs/performance.md).
+
+        >>> b = EnvelopeBenchmark()
+        >>> rng = np.random.default_rng(0)
+        >>> jobs = [(b.space.sample(rng), 9, 1, None) for _ in range(10)]
+        >>> [e.val_loss for e in b.evaluate_many(jobs)] == [b.evaluate(*j).val_loss for j in jobs]
+        True
+        """
+        if self.sleep_per_unit or len(jobs) < _MIN_BATCH:
+            return [self.evaluate(*job) for job in jobs]
+        n = len(jobs)
+        t = np.empty(n)
+        spent = np.empty(n)
+        seeds = np.empty(n, dtype=np.uint64)
+        units = np.empty((n, len(self.space)))
+        for i, (config, resource, seed, resume_from) in enumerate(jobs):
+            start = float(resume_from["resource"]) if resume_from is not None else 0.0
+            if resource < start:
+                raise ValueError(f"cannot train to {resource} from a checkpoint at {start}")
+            t[i], spent[i], seeds[i] = resource, float(resource) - start, seed
+            units[i] = self.space.encode(config)
+        keys = np.full(n, _KEY0, dtype=np.uint64)  # _key, one coordinate at a time
+        for bits in np.ascontiguousarray(units).view(np.uint64).T:
+            keys = _mix_v(keys ^ bits)
+        if self.terminal == "structured":
+            # the same dot product per row as _nu (np.dot of two 1-d arrays)
+            nu = np.array([np.dot(self._w, (u - self.optimum) ** 2) for u in units])
+            nu = self.nu_min + self.spread * nu
+        else:
+            nu = self.nu_min + self.spread * _to_unit_v(
+                _mix_v(_mix_v(_mix_v(_U(_UNIFORM0) ^ keys) ^ _U(self.instance & _MASK)) ^ _U(_NU)))
+        by_key = _mix_v(_U(_UNIFORM0) ^ keys)
+        by_seed = _mix_v(by_key ^ seeds)
+        by_t = _mix_v(by_seed ^ t.view(np.uint64))
+        nu_test = nu + self.test_gap * (2 * _to_unit_v(
+            _mix_v(_mix_v(by_key ^ _U(self.instance & _MASK)) ^ _U(_TEST_OFFSET))) - 1)
+        speed = self.noise + (1.0 - self.noise) * _to_unit_v(_mix_v(by_seed ^ _U(_SPEED)))
+        levels, where = np.unique(t, return_inverse=True)
+        g = np.array([self.gamma(float(x)) for x in levels])[where]
+        state = speed + self.noise * (2 * _to_unit_v(_mix_v(by_t ^ _U(_STATE_NOISE))) - 1)
+        xv = state + self.eval_noise * (2 * _to_unit_v(_mix_v(by_t ^ _U(_VAL_NOISE))) - 1)
+        xt = state + self.eval_noise * (2 * _to_unit_v(_mix_v(by_t ^ _U(_TEST_NOISE))) - 1)
+        val = (nu + g * np.minimum(np.maximum(xv, -1.0), 1.0)).tolist()
+        test = (nu_test + g * np.minimum(np.maximum(xt, -1.0), 1.0)).tolist()
+        failed = (_to_unit_v(_mix_v(by_t ^ _U(_FAIL))) < self.failure_rate).tolist() \
+            if self.failure_rate else [False] * n
+        out = []
+        for v, te, s, r, f in zip(val, test, spent.tolist(), t.tolist(), failed):
+            out.append(Evaluation.failed("injected failure (benchmark.failure_rate)", s) if f
+                       else Evaluation(v, te, s, {"resource": r}))
+        return out
 
     def rebuild_checkpoint(self, config: dict, resource: float, seed: int) -> dict:
         return {"resource": float(resource)}
