@@ -16,6 +16,7 @@ Pandas reads the Parquet file without this package: ``pd.read_parquet(path)``.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import os
@@ -130,19 +131,109 @@ def read_journal(path: Path) -> list[dict]:
     return rows
 
 
+#: columns stored as nullable integers (None where a method has no brackets) ...
+INT_COLUMNS = ("iteration", "bracket", "rung")
+#: ... and as floats, whatever numbers the rows hold
+FLOAT_COLUMNS = ("resource", "resource_spent", "total_resource", "val_loss", "test_loss")
+
+
 def rows_to_frame(rows: list[dict]):
     import pandas as pd
 
     df = pd.DataFrame(rows)
     if df.empty:
         df = pd.DataFrame(columns=list(COLUMNS))
-    for c in ("iteration", "bracket", "rung"):
+    for c in INT_COLUMNS:
         if c in df:
             df[c] = df[c].astype("Int64")
-    for c in ("resource", "resource_spent", "total_resource", "val_loss", "test_loss"):
+    for c in FLOAT_COLUMNS:
         if c in df:
             df[c] = df[c].astype(float)
     return df
+
+
+def rows_to_table(rows: list[dict]):
+    """The rows as the Arrow table ``pa.Table.from_pandas(rows_to_frame(rows))`` gives
+    (types, values and pandas metadata alike, so ``pd.read_parquet`` reads back the same
+    frame), built column by column without a DataFrame.  Rows holding values other than
+    ``None``, ``bool``, ``int``, ``float`` and ``str`` take the pandas path."""
+    import pyarrow as pa
+
+    if not rows:
+        return _frame_table(rows)
+    kinds = _kinds()
+    names = list(dict.fromkeys(itertools.chain.from_iterable(rows)))  # pandas: first seen
+    arrays, columns = [], []
+    for name in names:
+        values = [r.get(name) for r in rows]
+        kind = _kind(name, values, rows) if type(name) is str else None
+        if kind is None:
+            return _frame_table(rows)
+        arrow_type, entry = kinds[kind]
+        try:
+            arrays.append(pa.array(values, type=arrow_type, from_pandas=True))
+        except (pa.ArrowException, OverflowError):  # an int beyond int64, or inexact as a double
+            return _frame_table(rows)
+        columns.append({"name": name, "field_name": name, **entry})
+    metadata = json.dumps({**kinds["frame"], "columns": columns}).encode()
+    schema = pa.schema([pa.field(n, a.type) for n, a in zip(names, arrays)],
+                       metadata={b"pandas": metadata})
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _frame_table(rows: list[dict]):
+    """The reference :func:`rows_to_table` must equal: the table pandas makes of the rows."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(rows_to_frame(rows), preserve_index=False)
+
+
+def _kind(name: str, values: list, rows: list[dict]) -> Optional[str]:
+    """How pandas stores column ``name`` holding ``values`` (``None``: missing), as a key
+    of :func:`_kinds`; ``None`` for a column this module leaves to pandas."""
+    types = set(map(type, values))
+    missing = type(None) in types
+    types.discard(type(None))
+    if name in INT_COLUMNS:
+        if not types <= {int}:
+            return None
+        # with one missing, pandas goes through float64: exact up to 2**53
+        exact = not missing or all(abs(v) <= 2**53 for v in values if v is not None)
+        return "Int64" if exact else None
+    if name in FLOAT_COLUMNS:
+        return "float" if types <= {int, float} else None
+    if not types:  # pandas tells a None from a column some rows lack
+        return "none" if all(name in r for r in rows) else "none_or_absent"
+    if types == {int}:
+        return "float" if missing else "int"  # pandas stores a missing int as NaN
+    if types <= {int, float}:
+        return "float"
+    if types == {bool}:
+        return None if missing else "bool"
+    if types == {str} or (types == {str, float} and all(
+            v != v for v in values if type(v) is float)):  # NaN: a str read back from Parquet
+        return "str"
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _kinds() -> dict:
+    """Per kind of column, the Arrow type and pandas metadata entry the pandas path gives
+    it, and (``"frame"``) the table's pandas metadata: found once per process (~3 ms) from
+    a two-row sample, so they follow the installed pandas and pyarrow."""
+    absent = object()
+    sample = {  # kind: its value in row 0 and in row 1 (absent: the row lacks the column)
+        "int": (1, 2), "float": (1.5, None), "str": ("a", None), "bool": (True, False),
+        "none": (None, None), "none_or_absent": (None, absent), "Int64": (1, None)}
+    name = {k: INT_COLUMNS[0] if k == "Int64" else k for k in sample}
+    table = _frame_table([{name[k]: v[i] for k, v in sample.items() if v[i] is not absent}
+                          for i in range(2)])
+    frame = json.loads(table.schema.metadata[b"pandas"])
+    kinds = {"frame": frame}
+    for kind, field, entry in zip(sample, table.schema, frame["columns"]):
+        kinds[kind] = field.type, {k: v for k, v in entry.items()
+                                   if k not in ("name", "field_name")}
+    return kinds
 
 
 class Lock:
@@ -272,7 +363,7 @@ class Recorder:
     """Appends rows to the journal and compacts them to Parquet.
 
     Rows are kept in memory as plain dicts (no per-evaluation DataFrame); the journal
-    write is one ``write`` + ``flush`` per row.
+    write is one ``write`` + ``flush`` per batch of rows (:meth:`append_many`).
     """
 
     def __init__(self, run_dir: Optional[Path], compact_every: int = 2000):
@@ -310,15 +401,26 @@ class Recorder:
             self._fh = open(self.run_dir / JOURNAL, "ab")
 
     def append(self, row: dict) -> None:
-        self.rows.append(row)
-        if self._fh is not None:
-            line = _line(row)
-            fault_point("append", lambda: (self._fh.write(line[:len(line) // 2]), self._fh.flush()))
-            self._fh.write(line)
-            self._fh.flush()
-            self._since_compact += 1
-            if self._since_compact >= self.compact_every:
-                self.compact()
+        self.append_many([row])
+
+    def append_many(self, rows: list[dict]) -> None:
+        """Record ``rows``: one journal ``write`` + ``flush`` for all of them."""
+        self.rows.extend(rows)
+        if self._fh is None:
+            return
+        lines = [_line(r) for r in rows]
+        if _FAULT_SPEC:  # the crash-test hook passes once per row, as if written one by one
+            for i, line in enumerate(lines):
+                torn = b"".join(lines[:i]) + line[:len(line) // 2]
+                fault_point("append", lambda: self._write(torn))
+        self._write(b"".join(lines))
+        self._since_compact += len(rows)
+        if self._since_compact >= self.compact_every:
+            self.compact()
+
+    def _write(self, data: bytes) -> None:
+        self._fh.write(data)
+        self._fh.flush()
 
     def compact(self) -> None:
         if self.run_dir is None:
@@ -326,9 +428,8 @@ class Recorder:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        df = rows_to_frame(self.rows)
         buf = pa.BufferOutputStream()
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
+        pq.write_table(rows_to_table(self.rows), buf)
         atomic_write(self.run_dir / TABLE, buf.getvalue().to_pybytes(), fault="compact")
         self._since_compact = 0
 
@@ -346,8 +447,12 @@ class Recorder:
                 pass
 
 
+#: one encoder for every journal line (``json.dumps(row, default=...)`` builds one per call)
+_ENCODER = json.JSONEncoder(default=_json_default, allow_nan=True)
+
+
 def _line(row: dict) -> bytes:
-    return (json.dumps(row, default=_json_default, allow_nan=True) + "\n").encode()
+    return (_ENCODER.encode(row) + "\n").encode()
 
 
 def _from_pandas(r: dict) -> dict:
