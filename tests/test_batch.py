@@ -153,3 +153,17 @@ def test_evaluate_batch_safely_charges_planned_resource_when_unknown():
 def test_bad_batch_setting_names_the_field():
     with pytest.raises(ConfigError, match=r"executor.batch: must be one of \['auto', true, false\]"):
         SerialExecutor(batch="sometimes")
+
+
+def test_subclass_overriding_evaluate_only_is_never_bypassed():
+    class Shifted(EnvelopeBenchmark):
+        def evaluate(self, config, resource, seed, resume_from=None):
+            ev = super().evaluate(config, resource, seed, resume_from)
+            return Evaluation(ev.val_loss + 1.0, ev.test_loss, ev.resource_spent, ev.checkpoint)
+
+    b = Shifted()
+    assert not b.vectorised
+    rng = np.random.default_rng(0)
+    jobs = [(b.space.sample(rng), 9, i, None) for i in range(20)]
+    assert [e.val_loss for e in b.evaluate_many(jobs)] == [b.evaluate(*j).val_loss for j in jobs]
+    assert all(e.val_loss > 1.0 for e in b.evaluate_many(jobs))
