@@ -13,6 +13,7 @@ import struct
 import numpy as np
 import pytest
 
+from hpobench.seeding import trial_seed, trial_seeds
 from hpobench.space import Categorical, Float, Int, SearchSpace, lenet_space
 
 
@@ -158,3 +159,41 @@ def test_decode_keeps_nan_and_rejects_a_wrong_length():
     assert all(math.isnan(v) for v in space.decode([math.nan, math.nan]).values())
     with pytest.raises(ValueError, match="expected 2 unit values"):
         space.decode([0.5])
+
+
+# -- trial seeds -------------------------------------------------------------------------
+def numpy_seed(seed, trial_id):
+    return int(np.random.SeedSequence([seed, 1, trial_id]).generate_state(1, np.uint32)[0])
+
+
+SEEDS = [0, 1, 7, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 5, 2 ** 63, 2 ** 64 - 1, 2 ** 64 + 3,
+         2 ** 100 + 12345]
+TRIAL_IDS = [0, 1, 2, 80, 142, 206, 10 ** 6, 10 ** 7, 2 ** 31, 2 ** 32 - 1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_trial_seeds_equal_numpy_seed_sequence(seed):
+    rng = np.random.default_rng(seed % 2 ** 32)
+    ids = TRIAL_IDS + rng.integers(0, 10 ** 7, 200).tolist()
+    expected = [numpy_seed(seed, t) for t in ids]
+    assert trial_seeds(seed, ids) == expected
+    assert [trial_seed(seed, t) for t in ids] == expected
+    assert trial_seeds(seed, np.array(ids[:20])) == expected[:20]  # numpy integers as ids
+    assert [trial_seeds(seed, [t])[0] for t in ids[:20]] == expected[:20]
+
+
+def test_trial_seeds_for_many_seeds_and_a_hyperband_batch():
+    for seed in range(300):
+        assert trial_seeds(seed, range(143)) == [numpy_seed(seed, t) for t in range(143)]
+    assert trial_seeds(2 ** 32 + 5, range(10 ** 7 - 81, 10 ** 7)) == [
+        numpy_seed(2 ** 32 + 5, t) for t in range(10 ** 7 - 81, 10 ** 7)]
+
+
+def test_trial_seeds_edge_cases():
+    assert trial_seeds(3, []) == []
+    big = [5, 2 ** 32, 2 ** 40 + 9, 2 ** 64]  # ids of more than one 32-bit word
+    assert trial_seeds(3, big) == [numpy_seed(3, t) for t in big]
+    with pytest.raises(ValueError):
+        trial_seeds(3, [1, -1])
+    with pytest.raises(ValueError):
+        trial_seeds(-1, [1])
