@@ -7,14 +7,19 @@ SeedSequence, and against digests of job sequences recorded before the speed-up.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import inspect
 import math
 import struct
 
 import numpy as np
 import pytest
 
-from hpobench.seeding import trial_seed, trial_seeds
+from hpobench.optimizers import Hyperband
+from hpobench.seeding import optimizer_rng, trial_seed, trial_seeds
 from hpobench.space import Categorical, Float, Int, SearchSpace, lenet_space
+from hpobench.trial import Evaluation, Job
 
 
 # -- reference: the space maps as they were before precomputing their constants ----------
@@ -197,3 +202,49 @@ def test_trial_seeds_edge_cases():
         trial_seeds(3, [1, -1])
     with pytest.raises(ValueError):
         trial_seeds(-1, [1])
+
+
+# -- ask/tell: the same jobs as before, and Job as before ------------------------------
+def hyperband_trace(seed):
+    """Two Hyperband iterations (R=81, eta=3), told in reverse, with failures and NaNs."""
+    hb = Hyperband(lenet_space(), 81, optimizer_rng(seed))
+    lines = []
+    while len(lines) < 2 * 206:
+        jobs = []
+        while (j := hb.ask()) is not None:
+            jobs.append(j)
+        for j in reversed(jobs):
+            k = j.trial_id % 7
+            ev = (Evaluation.failed("boom", 1.0) if k == 3 else
+                  Evaluation(math.nan if k == 5 else 0.1 * k + 0.001 * (j.trial_id % 13), 0.5, 1.0))
+            hb.tell(j, ev)
+            lines.append(f"{j!r} {sorted(hb.drain_discarded())}")
+    return lines
+
+
+# sha256 of hyperband_trace(seed), recorded with the code before issue #7's speed-up
+TRACE_DIGESTS = {0: "da5e942b407511c3f15a26b1f6eeeee31a421b00fa3a1f6ca1173cded90690bb",
+                 1: "954bf9f9cd82deae86aa0c3b151535c712c9fde7bb118d439030be4b4ec74171"}
+
+
+@pytest.mark.parametrize("seed", sorted(TRACE_DIGESTS))
+def test_hyperband_job_sequence_is_unchanged(seed):
+    lines = hyperband_trace(seed)
+    assert lines[0].startswith(
+        "Job(job_id=80, trial_id=80, config={'learning_rate': 0.013453201351354893, "
+        "'batch_size': 91, 'k2': 55, 'k1': 9}, resource=1, iteration=0, bracket=4, rung=0)"
+        if seed == 0 else "Job(")
+    assert hashlib.sha256("\n".join(lines).encode()).hexdigest() == TRACE_DIGESTS[seed]
+
+
+def test_job_is_the_same_frozen_dataclass():
+    fields = [(f.name, f.default) for f in dataclasses.fields(Job)]
+    params = [(p.name, p.default if p.default is not p.empty else dataclasses.MISSING)
+              for p in list(inspect.signature(Job.__init__).parameters.values())[1:]]
+    assert params == fields  # the hand-written __init__ takes exactly the fields
+    job = Job(1, 2, {"a": 1}, 3, bracket=4)
+    assert (job.iteration, job.bracket, job.rung) == (None, 4, None)
+    assert job == Job(1, 2, {"a": 1}, 3, None, 4, None) and job != Job(1, 2, {"a": 1}, 3)
+    assert dataclasses.replace(job, rung=0).rung == 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.rung = 1

@@ -66,8 +66,9 @@ class Optimizer(ABC):
         self._next_trial_id += 1
         return t
 
-    def _job(self, trial_id: int, config: dict, resource, **where) -> Job:
-        job = Job(self._next_job_id, trial_id, config, resource, **where)
+    def _job(self, trial_id: int, config: dict, resource, iteration: Optional[int] = None,
+             bracket: Optional[int] = None, rung: Optional[int] = None) -> Job:
+        job = Job(self._next_job_id, trial_id, config, resource, iteration, bracket, rung)
         self._next_job_id += 1
         return job
 

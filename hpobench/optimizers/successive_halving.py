@@ -40,7 +40,7 @@ class SHBracket:
         self.rung = 0
         self.configs = dict(trials)
         self._queue: deque[int] = deque(tid for tid, _ in trials)
-        self._results: dict[int, tuple[float, bool]] = {}
+        self._results: dict[int, tuple[int, float, bool]] = {}  # id -> (id, loss, ok)
         self._outstanding = 0
         self.done = False
 
@@ -60,7 +60,7 @@ class SHBracket:
         """Record a result; returns the trial ids discarded when this closes the rung."""
         if trial_id in self._results:
             raise ValueError(f"trial {trial_id} already reported at rung {self.rung}")
-        self._results[trial_id] = (loss, ok)
+        self._results[trial_id] = (trial_id, loss, ok)
         self._outstanding -= 1
         if self._queue or self._outstanding:
             return []
@@ -72,7 +72,7 @@ class SHBracket:
             keep: list[int] = []
         else:
             k = self.spec.rungs[self.rung].n // self.eta  # Algorithm 1, line 8
-            keep = top_k(((t, l, ok) for t, (l, ok) in self._results.items()), k)
+            keep = top_k(self._results.values(), k)
         self._results = {}
         if keep:
             self.rung += 1
@@ -129,20 +129,20 @@ class SuccessiveHalving(Optimizer):
         return SHBracket(spec, self.eta, trials, iteration)
 
     def _next(self) -> Optional[Job]:
-        if self._current is None or self._current.done:
-            self._current = self._start_bracket()
-        item = self._current.next()
+        br = self._current
+        if br is None or br.done:
+            br = self._current = self._start_bracket()
+        item = br.next()
         if item is None:
             return None
         tid, config, r, rung = item
-        self._active[tid] = self._current
-        return self._job(tid, config, _plain(r), iteration=self._current.iteration,
-                         bracket=self._current.s, rung=rung)
+        self._active[tid] = br
+        return self._job(tid, config, _plain(r), br.iteration, br.spec.s, rung)
 
     def _observe(self, job: Job, evaluation: Evaluation) -> None:
-        self.sampler.observe(job.config, job.resource, evaluation.val_loss, evaluation.ok)
-        br = self._active[job.trial_id]
-        for tid in br.report(job.trial_id, evaluation.val_loss, evaluation.ok):
+        loss, ok = evaluation.val_loss, evaluation.ok
+        self.sampler.observe(job.config, job.resource, loss, ok)
+        for tid in self._active[job.trial_id].report(job.trial_id, loss, ok):
             self._active.pop(tid, None)
             self._discarded.append(tid)
 
