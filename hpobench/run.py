@@ -45,7 +45,7 @@ from hpobench.checkpoints import CheckpointStore
 from hpobench.errors import ConfigError
 from hpobench.executors import SerialExecutor
 from hpobench.optimizers.base import Optimizer
-from hpobench.seeding import trial_seed
+from hpobench.seeding import trial_seed, trial_seeds
 from hpobench.trial import Evaluation, Job
 
 
@@ -158,6 +158,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
                      else ""), file=sys.stderr)
         _write_run_json(run_dir, run_meta, started, None, "running", loop, durable=False)
         executor.start(benchmark)
+        run_meta["batched"] = bool(getattr(executor, "batches", False))
         try:
             status = loop.execute(executor, progress)
         finally:
@@ -204,11 +205,17 @@ class _Loop:
 
     def trial_seed(self, trial_id: int) -> int:
         """The benchmark's seed for ``trial_id``, derived once per trial (a promoted trial
-        is asked for again at every rung; a ``SeedSequence`` costs ~15 us)."""
+        is asked for again at every rung)."""
         s = self._seeds.get(trial_id)
         if s is None:
             s = self._seeds[trial_id] = trial_seed(self.seed, trial_id)
         return s
+
+    def _derive_seeds(self, trial_ids) -> None:
+        """Derive the seeds of a batch of new trials in one vectorised call."""
+        new = [t for t in trial_ids if t not in self._seeds]
+        if len(new) > 1:
+            self._seeds.update(zip(new, trial_seeds(self.seed, new)))
 
     # -- cost planning -----------------------------------------------------------------
     def planned(self, job: Job) -> float:
@@ -224,6 +231,7 @@ class _Loop:
                 self.store.put(job.trial_id, ev.checkpoint)
         for tid in discarded:
             self.ckpt_at.pop(tid, None)
+            self._seeds.pop(tid, None)
             self.store.delete(tid)
 
     # -- resume ------------------------------------------------------------------------
@@ -294,12 +302,13 @@ class _Loop:
         self.pending = []
         try:
             while True:
-                while not exhausted and len(inflight) < capacity:
+                asked: list[tuple[Job, float, float]] = []  # (job, ask time, planned cost)
+                while not exhausted and len(inflight) + len(asked) < capacity:
                     t = time.perf_counter()
                     job = self.opt.ask()
                     ask_t = time.perf_counter() - t
                     if job is None:
-                        if self.opt.finished and not inflight:
+                        if self.opt.finished and not inflight and not asked:
                             exhausted, status = True, "finished"
                         break
                     cost = self.planned(job)
@@ -309,20 +318,27 @@ class _Loop:
                         break
                     self.committed += cost
                     self.submitted += 1
+                    asked.append((job, ask_t, cost))
+                self._derive_seeds(job.trial_id for job, _, _ in asked)
+                for job, ask_t, cost in asked:
                     submit(job, ask_t, cost)
                 if not inflight:
                     break
                 self._collect(inflight, done)
                 # commit finished results: in ask order when that makes runs reproducible
                 ready = [order[0]] if ordered else [j for j in order if j in done]
-                while ready and ready[0] in done:
-                    jid = ready.pop(0)
-                    order.remove(jid)
-                    self._commit(*done.pop(jid))
-                    if bar is not None:
-                        _bar_update(bar, self)
-                    if ordered:
-                        ready = [order[0]] if order else []
+                rows: list[dict] = []
+                try:
+                    while ready and ready[0] in done:
+                        jid = ready.pop(0)
+                        order.remove(jid)
+                        rows.append(self._commit(*done.pop(jid)))
+                        if ordered:
+                            ready = [order[0]] if order else []
+                finally:  # what was told is recorded, in one journal write per batch
+                    self.recorder.append_many(rows)
+                if bar is not None and rows:
+                    _bar_update(bar, self)
         finally:
             self.t_exec[1] = time.perf_counter()
             if bar is not None:
@@ -363,7 +379,8 @@ class _Loop:
             self.busy += wall
             done[jid] = (job, ev, wall, ask_t)
 
-    def _commit(self, job: Job, ev: Evaluation, wall: float, ask_t: float) -> None:
+    def _commit(self, job: Job, ev: Evaluation, wall: float, ask_t: float) -> dict:
+        """Tell the result to the method; returns its row (the caller records it)."""
         t = time.perf_counter()
         self.opt.tell(job, ev)
         self._after_tell(job, ev)
@@ -387,9 +404,9 @@ class _Loop:
             row[cols.get(k) or f"config.{k}"] = v
         for k, v in ev.info.items():
             row[f"info.{k}"] = v
-        self.recorder.append(row)
         self.incumbent.update(row)
         self.n_rows += 1
+        return row
 
     def utilisation(self) -> float:
         """Busy worker-seconds per second of the evaluation loop (imports, replay and the

@@ -306,7 +306,8 @@ BATCH_SUBDIR = "envelope/hyperband/benchmark.max_resource=27,budget=4"
 
 @pytest.mark.parametrize("fault,recorded", [
     ("evaluate:30", 27),   # mid-way through the second batch: the first rung is recorded
-    ("commit:31", 30),     # the 4th result of a batch told, not recorded
+    ("commit:31", 27),     # the 4th result of the second batch told: a batch is recorded
+                           # after all its results are told, so none of it is yet
     ("append:29", 28),     # half of the 29th line written: the torn line is dropped
 ])
 def test_killed_batched_run_resumes_to_the_uninterrupted_table(tmp_path, fault, recorded):
