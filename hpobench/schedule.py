@@ -17,6 +17,7 @@ Example::
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
@@ -81,8 +82,12 @@ def s_max(R: int, eta: int) -> int:
     return s
 
 
+@functools.lru_cache(maxsize=1024)  # pure, and its result is immutable
 def bracket(R: int, eta: int, s: int, variant: str = "algorithm1") -> Bracket:
-    """Bracket ``s`` of Hyperband for (R, eta) under the named schedule variant."""
+    """Bracket ``s`` of Hyperband for (R, eta) under the named schedule variant.
+
+    Cached: Hyperband asks for every bracket again in each iteration, and the Fraction
+    arithmetic costs ~0.3 ms per iteration at R=81, a few percent of a synthetic run."""
     smax = s_max(R, eta)
     if variant not in VARIANTS:
         raise ConfigError(f"schedule: {variant!r} is not one of {list(VARIANTS)}")

@@ -255,13 +255,15 @@ class EnvelopeBenchmark(Benchmark):
         t = np.empty(n)
         spent = np.empty(n)
         seeds = np.empty(n, dtype=np.uint64)
-        units = np.empty((n, len(self.space)))
+        encode = self.space.encode
+        rows = []
         for i, (config, resource, seed, resume_from) in enumerate(jobs):
             start = float(resume_from["resource"]) if resume_from is not None else 0.0
             if resource < start:
                 raise ValueError(f"cannot train to {resource} from a checkpoint at {start}")
             t[i], spent[i], seeds[i] = resource, float(resource) - start, seed
-            units[i] = self.space.encode(config)
+            rows.append(encode(config))
+        units = np.array(rows)
         keys = np.full(n, _KEY0, dtype=np.uint64)  # _key, one coordinate at a time
         for bits in np.ascontiguousarray(units).view(np.uint64).T:
             keys = _mix_v(keys ^ bits)
