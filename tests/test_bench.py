@@ -11,7 +11,9 @@ from tests.conftest import ROOT
 
 PARTS_IN_QUICK = {  # every line --quick must name, whatever this machine has installed
     "hyperband_iteration", "hyperband_iteration_vs_optuna", "hyperband_iteration_in_memory",
-    "hyperband_iteration_cold", "random_loop_overhead_per_eval",
+    "hyperband_iteration_cold", "hyperband_iteration_in_memory_vs_optuna",
+    "hyperband_bare_batched", "hyperband_loop_in_memory_vs_bare_batched",
+    "random_loop_overhead_per_eval",
     "random_loop_overhead_per_eval_in_memory", "wrapper_overhead_tpe", "wrapper_overhead_gp",
     "wrapper_overhead_rf", "lenet_throughput",
 }
@@ -39,5 +41,6 @@ def test_quick_bench_writes_every_ratio_as_json(tmp_path):
     # the two goals of part 1 are judged, whatever the outcome on this machine
     assert lines["hyperband_iteration"]["met"] is not None
     assert lines["hyperband_iteration_vs_optuna"]["met"] is not None
+    assert lines["hyperband_iteration_in_memory_vs_optuna"]["met"] is not None
     assert "R=81 eta=3: 206 evaluations, 1581 units" in lines["hyperband_iteration"]["note"]
 
