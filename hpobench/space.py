@@ -172,6 +172,9 @@ class SearchSpace:
         self.params: tuple[Parameter, ...] = tuple(params)
         self.names: tuple[str, ...] = tuple(p.name for p in self.params)
         self._validate()
+        self._build_maps()
+
+    def _build_maps(self) -> None:
         # (name, parameter, decoder, encoder, low, high): the unit maps with the bounds
         # fixed once (logs of the bounds included), as decode/encode run per evaluation;
         # None where a bound names an earlier parameter (made per call from its value).
@@ -180,6 +183,14 @@ class SearchSpace:
             else (p.name, p, p.decoder(*self.bounds(p, {})), p.encoder(*self.bounds(p, {})),
                   None, None)
             for p in self.params)
+
+    # the maps are closures, which do not pickle: worker processes and Dask rebuild them
+    def __getstate__(self) -> dict:
+        return {"params": self.params, "names": self.names}
+
+    def __setstate__(self, state: dict) -> None:
+        self.params, self.names = state["params"], state["names"]
+        self._build_maps()
 
     # -- validation: every error names the parameter and what is allowed ---------------
     def _validate(self) -> None:

@@ -82,3 +82,16 @@ def test_from_dict():
     assert s.names == ("lr", "k2", "k1")
     with pytest.raises(ConfigError, match="space.x.type"):
         SearchSpace.from_dict({"x": {"type": "complex"}})
+
+
+def test_space_pickles_and_maps_the_same_after():
+    import pickle
+
+    space = lenet_space()
+    back = pickle.loads(pickle.dumps(space))
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        u = rng.random(len(space))
+        assert back.decode(u) == space.decode(u)
+        cfg = space.decode(u)
+        assert back.encode(cfg).tolist() == space.encode(cfg).tolist()
