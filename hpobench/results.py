@@ -3,7 +3,8 @@
 A run directory holds
 
 * ``evaluations.jsonl``: the journal, one JSON object per line, appended and flushed
-  per evaluation (a SIGKILL loses at most the line being written, which is ignored);
+  per evaluation, or per batch of evaluations the run loop commits together (a SIGKILL
+  loses at most the lines being written; a torn last line is ignored);
 * ``evaluations.parquet``: the same rows as a table, rewritten by atomic rename when the
   journal is compacted (every ``compact_every`` rows and at the end), so readers never
   see a torn file;
