@@ -270,6 +270,19 @@ class SearchSpace:
             out.append(0.0 if x < 0.0 else 1.0 if x > 1.0 else x)  # min(max(x, 0.0), 1.0)
         return np.array(out)
 
+    def encode_many(self, configs: Sequence[dict]) -> np.ndarray:
+        """:meth:`encode` of each configuration, as rows of one ``(n, d)`` array (the
+        same values: the same scalar maps, one parameter at a time, without a small
+        array per configuration)."""
+        cols = []
+        for name, p, _, encoder, lo, hi in self._maps:
+            if encoder is None:
+                xs = [p.encoder(_resolve(lo, c), _resolve(hi, c))(c[name]) for c in configs]
+            else:
+                xs = [encoder(c[name]) for c in configs]
+            cols.append([0.0 if x < 0.0 else 1.0 if x > 1.0 else x for x in xs])
+        return np.array(cols, dtype=float).T.reshape(len(configs), len(self._maps))
+
     def sample(self, rng: np.random.Generator) -> dict:
         """One configuration drawn uniformly in the unit cube with an explicit generator."""
         return self.decode(rng.random(len(self.params)).tolist())

@@ -95,3 +95,19 @@ def test_space_pickles_and_maps_the_same_after():
         assert back.decode(u) == space.decode(u)
         cfg = space.decode(u)
         assert back.encode(cfg).tolist() == space.encode(cfg).tolist()
+
+
+@pytest.mark.parametrize("space", [
+    lenet_space(),
+    SearchSpace([Float("x", 0.5, 3.0), Int("n", 1, 1000, log=True),
+                 Categorical("c", ("a", "b", "c")), Float("y", 1e-4, "x", log=True),
+                 Int("m", "n", 2000), Float("z", -1.0, 1.0)]),
+])
+def test_encode_many_equals_encode_row_by_row(space):
+    rng = np.random.default_rng(3)
+    configs = [space.sample(rng) for _ in range(200)] + [space.decode([0.0] * len(space)),
+                                                         space.decode([1.0] * len(space))]
+    many = space.encode_many(configs)
+    assert many.shape == (len(configs), len(space))
+    assert many.tobytes() == np.array([space.encode(c) for c in configs]).tobytes()
+    assert space.encode_many([]).shape == (0, len(space))

@@ -255,15 +255,12 @@ class EnvelopeBenchmark(Benchmark):
         t = np.empty(n)
         spent = np.empty(n)
         seeds = np.empty(n, dtype=np.uint64)
-        encode = self.space.encode
-        rows = []
         for i, (config, resource, seed, resume_from) in enumerate(jobs):
             start = float(resume_from["resource"]) if resume_from is not None else 0.0
             if resource < start:
                 raise ValueError(f"cannot train to {resource} from a checkpoint at {start}")
             t[i], spent[i], seeds[i] = resource, float(resource) - start, seed
-            rows.append(encode(config))
-        units = np.array(rows)
+        units = self.space.encode_many([job[0] for job in jobs])
         keys = np.full(n, _KEY0, dtype=np.uint64)  # _key, one coordinate at a time
         for bits in np.ascontiguousarray(units).view(np.uint64).T:
             keys = _mix_v(keys ^ bits)
