@@ -141,6 +141,9 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
 
     def budget_spent() -> None:  # persisted, so a resumed run asks for nothing new either
         run_meta["budget_exhausted"] = True
+        # the jobs asked before the budget stopped asking still run: a resumed run must
+        # ask them again even when none of their rows was recorded
+        run_meta["submitted_at_budget_end"] = loop.submitted
         _write_run_json(run_dir, run_meta, started, None, "running", loop, durable=False)
 
     loop.on_budget_spent = budget_spent
@@ -149,9 +152,12 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         recorder.open(existing)
         opened = True
         if existing:
-            loop.replay(existing)
             previous = _read_meta(run_dir)  # again, now that we hold the lock
+            asked = previous.get("submitted_at_budget_end")
+            loop.replay(existing, asked if isinstance(asked, int) else None)
             loop.exhausted = run_meta["budget_exhausted"] = bool(previous.get("budget_exhausted"))
+            if isinstance(asked, int):
+                run_meta["submitted_at_budget_end"] = asked
             run_meta["resumed_from_rows"] = len(existing)
             print(f"hpobench: resuming {run_dir} from {len(existing)} recorded evaluations"
                   + (f" ({len(loop.pending)} interrupted jobs to run again)" if loop.pending
@@ -235,7 +241,7 @@ class _Loop:
             self.store.delete(tid)
 
     # -- resume ------------------------------------------------------------------------
-    def replay(self, rows: list[dict]) -> None:
+    def replay(self, rows: list[dict], asked_before_budget_end: Optional[int] = None) -> None:
         """Tell recorded rows to the method again, rebuilding its state exactly.
 
         Each row records how many jobs had been submitted when it was committed
@@ -244,12 +250,13 @@ class _Loop:
         in parallel) asks exactly the jobs it asked before.  Every asked job must match
         the record (trial, resource and configuration), else the run cannot be resumed.
         Jobs that were submitted but never recorded (in flight at the crash) are left in
-        :attr:`pending`, to run again first.
+        :attr:`pending`, to run again first; so are the jobs asked after the last
+        recorded row up to ``asked_before_budget_end`` (run.json's count of jobs asked
+        when the budget stopped asking), which no row's ``submitted`` covers.
         """
         asked: dict[int, tuple[Job, float]] = {}  # job id -> (job, planned cost)
-        for row in rows:
-            target = row.get("submitted")
-            target = int(target) if target is not None and target == target else row["job_id"] + 1
+
+        def ask_until(target: int, row: Optional[dict]) -> None:
             while self.submitted < target:
                 job = self.opt.ask()
                 if job is None:
@@ -258,6 +265,11 @@ class _Loop:
                 self.committed += cost
                 self.submitted += 1
                 asked[job.job_id] = (job, cost)
+
+        for row in rows:
+            target = row.get("submitted")
+            ask_until(int(target) if target is not None and target == target
+                      else row["job_id"] + 1, row)
             job = asked.pop(row["job_id"], (None, 0.0))[0]
             if job is None or job.trial_id != row["trial_id"] or not math.isclose(
                     float(job.resource), float(row["resource"])) or not _same_config(job, row):
@@ -271,6 +283,8 @@ class _Loop:
             self.total = float(row["total_resource"])
             self.incumbent.update(row)
             self.n_rows += 1
+        if asked_before_budget_end is not None:
+            ask_until(asked_before_budget_end, None)
         self.pending = [asked[j] for j in sorted(asked)]
 
     # -- the loop ----------------------------------------------------------------------
@@ -423,7 +437,12 @@ def _same_config(job: Job, row: dict) -> bool:
     return all(same(v, row.get(f"config.{k}")) for k, v in job.config.items())
 
 
-def _cannot_resume(asked: str, row: dict) -> ConfigError:
+def _cannot_resume(asked: str, row: Optional[dict]) -> ConfigError:
+    if row is None:
+        return ConfigError(
+            f"cannot resume: the method now asks for {asked} where run.json says jobs were "
+            "asked before the budget ran out; did the settings or the code change? use a "
+            "new run directory")
     config = {k[7:]: v for k, v in row.items() if k.startswith("config.")}
     return ConfigError(
         f"cannot resume: the method now asks for {asked} where the record has trial "

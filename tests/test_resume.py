@@ -324,3 +324,22 @@ def test_killed_batched_run_resumes_to_the_uninterrupted_table(tmp_path, fault, 
     assert rc == 0, log
     assert f"resuming {d} from {recorded} recorded evaluations" in log
     assert_complete_and_equal(d, clean)
+
+
+def test_kill_after_the_budget_stopped_asking_loses_no_job(tmp_path):
+    """The budget ends a run while a batch is still to be recorded: the jobs asked before
+    it stopped asking must run again on resume, not be forgotten (run.json says the
+    budget is spent, but not which jobs had been asked by then)."""
+    rc, log = sweep(tmp_path / "clean", args=BATCH_ARGS)
+    assert rc == 0, log
+    clean = table(tmp_path / "clean" / BATCH_SUBDIR / f"seed={SEED}")
+    last = clean[clean["submitted"] == clean["submitted"].max()]
+    assert 1 < len(last) < len(clean)  # the last batch, asked when the budget stopped asking
+    first_of_last = int(last.index[0]) + 1  # its first commit, 1-based
+    d = tmp_path / "killed" / BATCH_SUBDIR / f"seed={SEED}"
+    rc, log = sweep(tmp_path / "killed", args=BATCH_ARGS, fault=f"commit:{first_of_last}")
+    assert rc == -signal.SIGKILL, log
+    assert json.loads((d / RUN_JSON).read_text()).get("budget_exhausted")
+    rc, log = sweep(tmp_path / "killed", args=BATCH_ARGS)
+    assert rc == 0, log
+    assert_complete_and_equal(d, clean)
