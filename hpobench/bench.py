@@ -78,17 +78,28 @@ def use_cpu_clock(cpu: bool = True) -> None:
     CLOCK = time.process_time if cpu else time.perf_counter
 
 
-def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median time of ``fn()`` in seconds (:data:`CLOCK`) over ``repeats`` calls, after
-    ``warmup`` untimed calls."""
-    for _ in range(warmup):
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeats: int,
+                        fewer: Optional[dict[str, int]] = None) -> dict[str, float]:
+    """Median time of each of ``fns`` over ``repeats`` rounds, each round timing every
+    function once (in turn), after one untimed warm-up round.  Round-robin, so a machine
+    that speeds up or slows down during the measurement (these do, by up to 2x) moves
+    every side alike and the ratios hold; ``fewer``: names timed in only that many rounds
+    (an expensive baseline).
+
+    >>> sorted(interleaved_medians({"a": lambda: None, "b": lambda: None}, 3))
+    ['a', 'b']
+    """
+    fewer = fewer or {}
+    for fn in fns.values():
         fn()
-    times = []
-    for _ in range(repeats):
-        t = CLOCK()
-        fn()
-        times.append(CLOCK() - t)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for r in range(repeats):
+        for name, fn in fns.items():
+            if r < fewer.get(name, repeats):
+                t = CLOCK()
+                fn()
+                times[name].append(CLOCK() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 # -- 1. one Hyperband iteration ----------------------------------------------------------
@@ -132,12 +143,13 @@ def bare_jobs(rows: list[dict], benchmark, seed: int) -> list[tuple]:
     return jobs
 
 
-def time_bare(benchmark, jobs: list[tuple], repeats: int) -> float:
+def bare_calls(benchmark, jobs: list[tuple]) -> Callable[[], object]:
+    """The jobs as one bare ``evaluate`` call each."""
     evaluate = benchmark.evaluate
-    return median_time(lambda: [evaluate(c, r, s, k) for c, r, s, k in jobs], repeats)
+    return lambda: [evaluate(c, r, s, k) for c, r, s, k in jobs]
 
 
-def time_bare_batched(benchmark, jobs: list[tuple], rows: list[dict], repeats: int) -> float:
+def bare_batches(benchmark, jobs: list[tuple], rows: list[dict]) -> Callable[[], object]:
     """The same jobs through ``evaluate_many``, one call per rung (what the batching serial
     executor does): the cheapest way to evaluate them, so the fairest floor."""
     batches, key = [], None
@@ -148,7 +160,7 @@ def time_bare_batched(benchmark, jobs: list[tuple], rows: list[dict], repeats: i
             key = k
         batches[-1].append(job)
     many = benchmark.evaluate_many
-    return median_time(lambda: [many(b) for b in batches], repeats)
+    return lambda: [many(b) for b in batches]
 
 
 def optuna_hyperband(benchmark, total_units: float, seed: int = 0) -> float:
@@ -206,15 +218,17 @@ def hyperband_overhead(repeats: int = 5, optuna_repeats: int = 3) -> list[Line]:
             raise RuntimeError(f"one Hyperband iteration should be {HB_EVALS} evaluations "
                                f"and {HB_UNITS} units, got {len(rows)} and {first.total_resource}")
         jobs = bare_jobs(rows, b, 0)
-        bare = time_bare(b, jobs, repeats)
-        bare_batched = time_bare_batched(b, jobs, rows, repeats)
-        with_dir = median_time(lambda: _hyperband_run(b, dirs.next()), repeats)
-    in_mem = median_time(lambda: _hyperband_run(b, None), repeats)
-    optuna_units = [0]
+        optuna_units = [0]
 
-    def opt():
-        optuna_units[0] = optuna_hyperband(b, HB_UNITS)
-    opt_t = median_time(opt, optuna_repeats)
+        def opt():
+            optuna_units[0] = optuna_hyperband(b, HB_UNITS)
+        t = interleaved_medians({
+            "bare": bare_calls(b, jobs), "bare_batched": bare_batches(b, jobs, rows),
+            "with_dir": lambda: _hyperband_run(b, dirs.next()),
+            "in_mem": lambda: _hyperband_run(b, None), "optuna": opt,
+        }, repeats, fewer={"optuna": optuna_repeats})
+    bare, bare_batched, with_dir, in_mem, opt_t = (
+        t["bare"], t["bare_batched"], t["with_dir"], t["in_mem"], t["optuna"])
     ms = 1e3
     return [
         Line("hyperband_iteration", with_dir * ms, bare * ms, "ms", "measured <= 10 ms",
@@ -254,11 +268,12 @@ def random_search_loop(n_evals: int = 500, repeats: int = 5) -> list[Line]:
                    method_name="random", run_dir=run_dir, progress=False)
 
     rows = go(None).rows
-    # the loop hands all n_evals jobs to evaluate_many in one batch: subtract that cost
-    bare = time_bare_batched(b, bare_jobs(rows, b, 0), rows, repeats) / n_evals
     with _FreshRunDirs() as dirs:
-        with_dir = median_time(lambda: go(dirs.next()), repeats) / n_evals
-    in_mem = median_time(lambda: go(None), repeats) / n_evals
+        t = interleaved_medians({
+            # the loop hands all n_evals jobs to evaluate_many in one batch: subtract that
+            "bare": bare_batches(b, bare_jobs(rows, b, 0), rows),
+            "with_dir": lambda: go(dirs.next()), "in_mem": lambda: go(None)}, repeats)
+    bare, with_dir, in_mem = (t[k] / n_evals for k in ("bare", "with_dir", "in_mem"))
     us = 1e6
     return [
         Line("random_loop_overhead_per_eval", (with_dir - bare) * us, bare * us, "us", "-",
