@@ -153,10 +153,12 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         opened = True
         if existing:
             previous = _read_meta(run_dir)  # again, now that we hold the lock
+            exhausted = bool(previous.get("budget_exhausted"))
             asked = previous.get("submitted_at_budget_end")
-            loop.replay(existing, asked if isinstance(asked, int) else None)
-            loop.exhausted = run_meta["budget_exhausted"] = bool(previous.get("budget_exhausted"))
-            if isinstance(asked, int):
+            asked = asked if exhausted and isinstance(asked, int) else None
+            loop.replay(existing, asked)
+            loop.exhausted = run_meta["budget_exhausted"] = exhausted
+            if asked is not None:
                 run_meta["submitted_at_budget_end"] = asked
             run_meta["resumed_from_rows"] = len(existing)
             print(f"hpobench: resuming {run_dir} from {len(existing)} recorded evaluations"
@@ -316,6 +318,8 @@ class _Loop:
         self.pending = []
         try:
             while True:
+                # every result told so far is recorded by now (append_many below), so a
+                # resumed run that replays the record asks exactly these jobs again
                 asked: list[tuple[Job, float, float]] = []  # (job, ask time, planned cost)
                 while not exhausted and len(inflight) + len(asked) < capacity:
                     t = time.perf_counter()
