@@ -17,7 +17,6 @@ Pandas reads the Parquet file without this package: ``pd.read_parquet(path)``.
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import math
 import os
@@ -31,16 +30,13 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from hpobench.errors import ConfigError
+from hpobench.tables import COLUMNS, rows_to_frame, rows_to_table  # noqa: F401 - COLUMNS is read from here too
 
 JOURNAL = "evaluations.jsonl"
 TABLE = "evaluations.parquet"
 RUN_JSON = "run.json"
 LOCK = ".lock"
 
-#: Required columns, in order (``config.<name>`` columns follow, then extras).
-COLUMNS = ("method", "benchmark", "seed", "trial_id", "iteration", "bracket", "rung",
-           "resource", "resource_spent", "total_resource", "val_loss", "test_loss",
-           "status", "wall_time")
 #: Columns that depend on when things ran, so they differ between otherwise identical
 #: runs: times, and ``submitted`` (jobs handed out when the row was recorded: how far a
 #: parallel executor had run ahead; the run loop replays it on resume).
@@ -130,111 +126,6 @@ def read_journal(path: Path) -> list[dict]:
         except json.JSONDecodeError:
             break  # only the last line can be torn: everything after it is unreliable
     return rows
-
-
-#: columns stored as nullable integers (None where a method has no brackets) ...
-INT_COLUMNS = ("iteration", "bracket", "rung")
-#: ... and as floats, whatever numbers the rows hold
-FLOAT_COLUMNS = ("resource", "resource_spent", "total_resource", "val_loss", "test_loss")
-
-
-def rows_to_frame(rows: list[dict]):
-    import pandas as pd
-
-    df = pd.DataFrame(rows)
-    if df.empty:
-        df = pd.DataFrame(columns=list(COLUMNS))
-    for c in INT_COLUMNS:
-        if c in df:
-            df[c] = df[c].astype("Int64")
-    for c in FLOAT_COLUMNS:
-        if c in df:
-            df[c] = df[c].astype(float)
-    return df
-
-
-def rows_to_table(rows: list[dict]):
-    """The rows as the Arrow table ``pa.Table.from_pandas(rows_to_frame(rows))`` gives
-    (types, values and pandas metadata alike, so ``pd.read_parquet`` reads back the same
-    frame), built column by column without a DataFrame.  Rows holding values other than
-    ``None``, ``bool``, ``int``, ``float`` and ``str`` take the pandas path."""
-    import pyarrow as pa
-
-    if not rows:
-        return _frame_table(rows)
-    kinds = _kinds()
-    names = list(dict.fromkeys(itertools.chain.from_iterable(rows)))  # pandas: first seen
-    arrays, columns = [], []
-    for name in names:
-        values = [r.get(name) for r in rows]
-        kind = _kind(name, values, rows) if type(name) is str else None
-        if kind is None:
-            return _frame_table(rows)
-        arrow_type, entry = kinds[kind]
-        try:
-            arrays.append(pa.array(values, type=arrow_type, from_pandas=True))
-        except (pa.ArrowException, OverflowError):  # an int beyond int64, or inexact as a double
-            return _frame_table(rows)
-        columns.append({"name": name, "field_name": name, **entry})
-    metadata = json.dumps({**kinds["frame"], "columns": columns}).encode()
-    schema = pa.schema([pa.field(n, a.type) for n, a in zip(names, arrays)],
-                       metadata={b"pandas": metadata})
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _frame_table(rows: list[dict]):
-    """The reference :func:`rows_to_table` must equal: the table pandas makes of the rows."""
-    import pyarrow as pa
-
-    return pa.Table.from_pandas(rows_to_frame(rows), preserve_index=False)
-
-
-def _kind(name: str, values: list, rows: list[dict]) -> Optional[str]:
-    """How pandas stores column ``name`` holding ``values`` (``None``: missing), as a key
-    of :func:`_kinds`; ``None`` for a column this module leaves to pandas."""
-    types = set(map(type, values))
-    missing = type(None) in types
-    types.discard(type(None))
-    if name in INT_COLUMNS:
-        if not types <= {int}:
-            return None
-        # with one missing, pandas goes through float64: exact up to 2**53
-        exact = not missing or all(abs(v) <= 2**53 for v in values if v is not None)
-        return "Int64" if exact else None
-    if name in FLOAT_COLUMNS:
-        return "float" if types <= {int, float} else None
-    if not types:  # pandas tells a None from a column some rows lack
-        return "none" if all(name in r for r in rows) else "none_or_absent"
-    if types == {int}:
-        return "float" if missing else "int"  # pandas stores a missing int as NaN
-    if types <= {int, float}:
-        return "float"
-    if types == {bool}:
-        return None if missing else "bool"
-    if types == {str} or (types == {str, float} and all(
-            v != v for v in values if type(v) is float)):  # NaN: a str read back from Parquet
-        return "str"
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def _kinds() -> dict:
-    """Per kind of column, the Arrow type and pandas metadata entry the pandas path gives
-    it, and (``"frame"``) the table's pandas metadata: found once per process (~3 ms) from
-    a two-row sample, so they follow the installed pandas and pyarrow."""
-    absent = object()
-    sample = {  # kind: its value in row 0 and in row 1 (absent: the row lacks the column)
-        "int": (1, 2), "float": (1.5, None), "str": ("a", None), "bool": (True, False),
-        "none": (None, None), "none_or_absent": (None, absent), "Int64": (1, None)}
-    name = {k: INT_COLUMNS[0] if k == "Int64" else k for k in sample}
-    table = _frame_table([{name[k]: v[i] for k, v in sample.items() if v[i] is not absent}
-                          for i in range(2)])
-    frame = json.loads(table.schema.metadata[b"pandas"])
-    kinds = {"frame": frame}
-    for kind, field, entry in zip(sample, table.schema, frame["columns"]):
-        kinds[kind] = field.type, {k: v for k, v in entry.items()
-                                   if k not in ("name", "field_name")}
-    return kinds
 
 
 class Lock:

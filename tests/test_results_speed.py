@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hpobench import results as res
+from hpobench import tables
 from hpobench.benchmarks.envelope import EnvelopeBenchmark
 from hpobench.optimizers import Hyperband, RandomSearch
 from hpobench.run import run
@@ -45,7 +46,7 @@ def parquet_bytes(table) -> bytes:
 def assert_same_table(rows: list[dict]) -> None:
     """The fast table equals the pandas one: schema, pandas metadata, values, file bytes,
     and the frame ``pd.read_parquet`` gives (dtypes included)."""
-    fast, ref = res.rows_to_table(rows), res._frame_table(rows)
+    fast, ref = tables.rows_to_table(rows), tables._frame_table(rows)
     assert fast.schema.equals(ref.schema, check_metadata=True), (fast.schema, ref.schema)
     assert fast.equals(ref, check_metadata=True)
     fast_file, ref_file = parquet_bytes(fast), parquet_bytes(ref)
@@ -57,10 +58,10 @@ def assert_same_table(rows: list[dict]) -> None:
 def pandas_can_write(rows: list[dict]) -> bool:
     """Whether the pandas path writes ``rows``; where it cannot, neither does the fast one."""
     try:
-        res._frame_table(rows)
+        tables._frame_table(rows)
     except (TypeError, ValueError, OverflowError, pa.ArrowException) as e:
         with pytest.raises(type(e)):
-            res.rows_to_table(rows)
+            tables.rows_to_table(rows)
         return False
     return True
 
@@ -172,7 +173,7 @@ def test_random_row_sets():
 
 def test_empty_and_in_memory_frames():
     assert_same_table([])
-    assert list(res.rows_to_frame([]).columns) == list(res.COLUMNS)
+    assert list(tables.rows_to_frame([]).columns) == list(res.COLUMNS)
 
 
 # -- journal lines ------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def test_append_many_is_one_write_and_compacts(tmp_path, hyperband_rows):
     rec.append_many(hyperband_rows[61:120])  # passes compact_every: compacted after it
     assert rec._since_compact == 0
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / res.TABLE),
-                                  res.rows_to_frame(hyperband_rows[:120]))
+                                  tables.rows_to_frame(hyperband_rows[:120]))
     rec.append_many([])
     rec.close()
     data = (tmp_path / res.JOURNAL).read_bytes()
@@ -238,9 +239,9 @@ def test_compact_writes_the_pandas_file(tmp_path, hyperband_rows, random_rows):
     rec = res.Recorder(tmp_path)
     rec.rows = rows
     rec.compact()
-    assert (tmp_path / res.TABLE).read_bytes() == parquet_bytes(res._frame_table(rows))
+    assert (tmp_path / res.TABLE).read_bytes() == parquet_bytes(tables._frame_table(rows))
     back = pd.read_parquet(tmp_path / res.TABLE)
-    pd.testing.assert_frame_equal(back, res.rows_to_frame(rows))
+    pd.testing.assert_frame_equal(back, tables.rows_to_frame(rows))
     assert str(back["iteration"].dtype) == "Int64" and back["val_loss"].dtype == float
 
 
@@ -255,6 +256,7 @@ def test_memory_only_recorder_keeps_rows(hyperband_rows):
 TORN = """
 import json, sys
 from hpobench import results as res
+from hpobench import tables
 rec = res.Recorder(sys.argv[1])
 rec.open([])
 rows = [{"i": i, "s": "x" * 40} for i in range(10)]

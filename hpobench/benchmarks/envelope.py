@@ -264,18 +264,18 @@ class EnvelopeBenchmark(Benchmark):
         keys = np.full(n, _KEY0, dtype=np.uint64)  # _key, one coordinate at a time
         for bits in np.ascontiguousarray(units).view(np.uint64).T:
             keys = _mix_v(keys ^ bits)
+        # the prefixes curve() shares, as arrays: (key), (key, instance), (key, seed), (.., t)
+        by_key = _mix_v(_U(_UNIFORM0) ^ keys)
+        by_instance = _mix_v(by_key ^ _U(self.instance & _MASK))
+        by_seed = _mix_v(by_key ^ seeds)
+        by_t = _mix_v(by_seed ^ t.view(np.uint64))
         if self.terminal == "structured":
             # the same dot product per row as _nu (np.dot of two 1-d arrays)
             nu = np.array([np.dot(self._w, (u - self.optimum) ** 2) for u in units])
             nu = self.nu_min + self.spread * nu
         else:
-            nu = self.nu_min + self.spread * _to_unit_v(
-                _mix_v(_mix_v(_mix_v(_U(_UNIFORM0) ^ keys) ^ _U(self.instance & _MASK)) ^ _U(_NU)))
-        by_key = _mix_v(_U(_UNIFORM0) ^ keys)
-        by_seed = _mix_v(by_key ^ seeds)
-        by_t = _mix_v(by_seed ^ t.view(np.uint64))
-        nu_test = nu + self.test_gap * (2 * _to_unit_v(
-            _mix_v(_mix_v(by_key ^ _U(self.instance & _MASK)) ^ _U(_TEST_OFFSET))) - 1)
+            nu = self.nu_min + self.spread * _to_unit_v(_mix_v(by_instance ^ _U(_NU)))
+        nu_test = nu + self.test_gap * (2 * _to_unit_v(_mix_v(by_instance ^ _U(_TEST_OFFSET))) - 1)
         speed = self.noise + (1.0 - self.noise) * _to_unit_v(_mix_v(by_seed ^ _U(_SPEED)))
         ts = t.tolist()
         gamma = {x: self.gamma(x) for x in set(ts)}  # a rung has one resource
