@@ -38,6 +38,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from hpobench import validate
 from hpobench.errors import ConfigError
 
 TABLE = "evaluations.parquet"
@@ -188,8 +189,7 @@ def _check_one_run_per_dir(df: pd.DataFrame) -> None:
 
 # -- one run -------------------------------------------------------------------------------
 def _check_incumbent(incumbent: str) -> None:
-    if incumbent not in INCUMBENTS:
-        raise ConfigError(f"incumbent: {incumbent!r} is not one of {list(INCUMBENTS)}")
+    validate.choice("incumbent", incumbent, INCUMBENTS)
 
 
 def incumbent_curve(run: pd.DataFrame, incumbent: str = "any") -> pd.DataFrame:
@@ -279,10 +279,8 @@ def make_grid(lo: float, hi: float, points: int = 200, kind: str = "log") -> np.
     >>> make_grid(1, 100, 3, "log").tolist()
     [1.0, 10.0, 100.0]
     """
-    if kind not in GRIDS:
-        raise ConfigError(f"grid: {kind!r} is not one of {list(GRIDS)}")
-    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
-        raise ConfigError(f"points: must be an integer >= 2, got {points!r}")
+    validate.choice("grid", kind, GRIDS)
+    validate.integer("points", points, low=2)
     if not (lo > 0 and hi >= lo):
         raise ConfigError(f"grid range: need 0 < lo <= hi, got [{lo}, {hi}]")
     parts = []
@@ -324,8 +322,7 @@ def aggregate(curves_df: pd.DataFrame, grid: str | Sequence[float] = "log",
     ``q25``, ``q75`` and ``center``/``lower``/``upper`` for the chosen ``stat``
     (mean +- s.e., or median with the interquartile band).
     """
-    if stat not in STATS:
-        raise ConfigError(f"stat: {stat!r} is not one of {list(STATS)}")
+    validate.choice("stat", stat, STATS)
     rows = []
     for keys, g in curves_df.groupby(list(GROUP_KEYS), sort=True, dropna=False):
         if isinstance(grid, str):

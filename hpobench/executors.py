@@ -16,6 +16,7 @@ import traceback
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Optional
 
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.results import fault_point
 from hpobench.trial import Evaluation
@@ -101,9 +102,7 @@ class SerialExecutor:
     max_batch = 4096
 
     def __init__(self, batch: Any = "auto"):
-        if batch not in ("auto", True, False):
-            raise ConfigError(f"executor.batch: must be one of ['auto', true, false], got {batch!r}")
-        self.batch = batch
+        self.batch = validate.choice("executor.batch", batch, ("auto", True, False))
         self.batches = False
         self._queue: list[tuple[tuple, "Lazy"]] = []
 
@@ -200,9 +199,7 @@ class ProcessExecutor:
     """A local pool of ``workers`` processes (``concurrent.futures.ProcessPoolExecutor``)."""
 
     def __init__(self, workers: int = 2, start_method: Optional[str] = None):
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigError(f"executor.workers: must be an integer >= 1, got {workers!r}")
-        self.workers = workers
+        self.workers = validate.integer("executor.workers", workers, low=1)
         self.start_method = start_method
         self._pool: Optional[ProcessPoolExecutor] = None
 

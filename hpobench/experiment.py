@@ -10,6 +10,7 @@ import inspect
 from pathlib import Path
 from typing import Any, Optional
 
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.run import RunResult, run
 from hpobench.seeding import optimizer_rng
@@ -91,8 +92,7 @@ def build(cfg) -> tuple[Any, Any, Any]:
         if not isinstance(c.get(key), dict):
             raise ConfigError(f"{key}: missing; choose one with {key}=NAME")
     seed = c.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
+    validate.integer("seed", seed, low=0)
     benchmark = instantiate("benchmark", c["benchmark"])
     optimizer = instantiate("method", c["method"], space=benchmark.space,
                             max_resource=benchmark.max_resource, rng=optimizer_rng(seed),
@@ -107,9 +107,7 @@ def run_from_config(cfg, run_dir: Optional[str | Path] = None, variant: str = ""
     """Build everything from ``cfg`` and run it into ``run_dir``."""
     c = _plain(cfg)
     benchmark, optimizer, executor = build(cfg)
-    reuse = c.get("reuse", True)
-    if not isinstance(reuse, bool):
-        raise ConfigError(f"reuse: must be true or false, got {reuse!r}")
+    reuse = validate.boolean("reuse", c.get("reuse", True))
     meta = {"config": c, **(extra_meta or {})}
     return run(benchmark, optimizer, budget=c.get("budget", 50), seed=c.get("seed", 0),
                method_name=c["method"].get("name", type(optimizer).__name__.lower()),

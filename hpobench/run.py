@@ -42,6 +42,7 @@ from typing import Any, Optional
 from hpobench import results as res
 from hpobench.benchmarks.base import Benchmark
 from hpobench.checkpoints import CheckpointStore
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.executors import SerialExecutor
 from hpobench.optimizers.base import Optimizer
@@ -77,8 +78,7 @@ class _Incumbent:
 
 def check_budget(budget: float, benchmark: Benchmark, min_resource: float) -> float:
     """Budget in units of resource; a budget below the smallest rung is an error."""
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget):
-        raise ConfigError(f"budget: must be a number (multiples of R), got {budget!r}")
+    validate.number("budget", budget, note="(multiples of R)")
     limit = float(budget) * benchmark.max_resource
     if limit < min_resource:
         raise ConfigError(

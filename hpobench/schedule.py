@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
-from hpobench.errors import ConfigError
+from hpobench import validate
 
 VARIANTS = ("algorithm1", "paper_table")
 Number = Union[int, Fraction]
@@ -64,12 +64,8 @@ def _norm(x: Number) -> Number:
 
 
 def check_int(name: str, value, minimum: int) -> int:
-    """Integer setting ``>= minimum`` or a ConfigError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise ConfigError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    """Integer setting ``>= minimum`` (``3.0`` counts as 3) or a ConfigError naming it."""
+    return validate.integer(name, value, low=minimum, whole_floats=True)
 
 
 def s_max(R: int, eta: int) -> int:
@@ -89,11 +85,9 @@ def bracket(R: int, eta: int, s: int, variant: str = "algorithm1") -> Bracket:
     Cached: Hyperband asks for every bracket again in each iteration, and the Fraction
     arithmetic costs ~0.3 ms per iteration at R=81, a few percent of a synthetic run."""
     smax = s_max(R, eta)
-    if variant not in VARIANTS:
-        raise ConfigError(f"schedule: {variant!r} is not one of {list(VARIANTS)}")
-    s = check_int("bracket (s)", s, 0)
-    if s > smax:
-        raise ConfigError(f"bracket (s): must be in 0..{smax} for R={R}, eta={eta}, got {s}")
+    validate.choice("schedule", variant, VARIANTS)
+    s = validate.integer("bracket (s)", s, low=0, high=smax, whole_floats=True,
+                         note=f"for R={R}, eta={eta}")
     if variant == "algorithm1":
         num = (smax + 1) * eta ** s
         n = -(-num // (s + 1))  # ceil in integers

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from hpobench import validate
 from hpobench.errors import ConfigError
 
 KEYS = ("benchmark", "method", "seed")
@@ -61,10 +62,9 @@ def bootstrap_ci(x, rng: np.random.Generator, statistic: Callable = iqm, n_boot:
     if not isinstance(rng, np.random.Generator):
         raise ConfigError("bootstrap_ci.rng: pass an explicit numpy Generator "
                           "(np.random.default_rng(seed))")
-    if not 0 < confidence < 1:
-        raise ConfigError(f"bootstrap_ci.confidence: must be in (0, 1), got {confidence!r}")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
-        raise ConfigError(f"bootstrap_ci.n_boot: must be an integer >= 1, got {n_boot!r}")
+    validate.number("bootstrap_ci.confidence", confidence, low=0, high=1, low_open=True,
+                    high_open=True)
+    validate.integer("bootstrap_ci.n_boot", n_boot, low=1)
     a = _values(x)
     if a.size == 0:
         return math.nan, math.nan, math.nan
@@ -137,9 +137,7 @@ def paired_test(frame: pd.DataFrame, a: str, b: str, value: str = "test_loss",
     and ``p_value`` (``alternative="less"``: ``a`` smaller; ``"two-sided"`` or
     ``"greater"`` also allowed; zero differences are dropped, all-zero gives p = 1).
     """
-    if alternative not in ("less", "greater", "two-sided"):
-        raise ConfigError(f"paired_test.alternative: {alternative!r} is not one of "
-                          "['less', 'greater', 'two-sided']")
+    validate.choice("paired_test.alternative", alternative, ("less", "greater", "two-sided"))
     _need(frame, [seed, method, value])
     wide = {}
     for name in (a, b):

@@ -39,7 +39,6 @@ Example::
 """
 from __future__ import annotations
 
-import math
 import struct
 import time
 from typing import Any, Optional, Sequence
@@ -47,6 +46,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from hpobench.benchmarks.base import Benchmark
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.space import SearchSpace, lenet_space
 from hpobench.trial import Evaluation
@@ -139,21 +139,17 @@ class EnvelopeBenchmark(Benchmark):
         self.space = (SearchSpace.from_dict(space) if isinstance(space, dict)
                       else space or lenet_space())
         d = len(self.space)
-        if isinstance(max_resource, bool) or int(max_resource) != max_resource or max_resource < 1:
-            raise ConfigError(f"benchmark.max_resource: must be an integer >= 1, got {max_resource!r}")
-        self.max_resource = int(max_resource)
-        if terminal not in _TERMINAL_MODES:
-            raise ConfigError(f"benchmark.terminal: {terminal!r} is not one of {list(_TERMINAL_MODES)}")
-        for field, v, lo in (("width", width, 0.0), ("decay", decay, 0.0), ("spread", spread, 0.0),
-                             ("test_gap", test_gap, 0.0),
-                             ("sleep_per_unit", sleep_per_unit, 0.0)):
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= lo):
-                raise ConfigError(f"benchmark.{field}: must be a finite number >= {lo}, got {v!r}")
-        for field, v in (("noise", noise), ("eval_noise", eval_noise)):
-            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
-                raise ConfigError(f"benchmark.{field}: must be in [0, 1], got {v!r}")
-        if not (0.0 <= failure_rate <= 1.0):
-            raise ConfigError(f"benchmark.failure_rate: must be in [0, 1], got {failure_rate!r}")
+        self.max_resource = validate.integer("benchmark.max_resource", max_resource, low=1,
+                                             whole_floats=True)
+        validate.choice("benchmark.terminal", terminal, _TERMINAL_MODES)
+        for field, v in (("width", width), ("decay", decay), ("spread", spread),
+                         ("test_gap", test_gap), ("sleep_per_unit", sleep_per_unit)):
+            validate.number(f"benchmark.{field}", v, low=0)
+        validate.number("benchmark.nu_min", nu_min)
+        for field, v in (("noise", noise), ("eval_noise", eval_noise),
+                         ("failure_rate", failure_rate)):
+            validate.number(f"benchmark.{field}", v, low=0, high=1)
+        validate.integer("benchmark.instance", instance)
         self.width, self.decay = float(width), float(decay)
         self.terminal, self.nu_min, self.spread = terminal, float(nu_min), float(spread)
         self.test_gap, self.noise = float(test_gap), float(noise)

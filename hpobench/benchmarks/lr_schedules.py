@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from hpobench.errors import ConfigError
+from hpobench import validate
 
 #: names accepted by :func:`make_schedule`
 SCHEDULES = ("constant", "step_exp", "triangular")
@@ -77,24 +77,13 @@ def make_schedule(name: str, *, iterations_per_unit: int, decay_start: int = 10,
                   decay_rate: float = 0.1, step_size: int = 400,
                   max_factor: float = 4.0) -> Callable[[int, float], float]:
     """The schedule called ``name``; every option is checked and named on error."""
-    if name not in SCHEDULES:
-        raise ConfigError(f"benchmark.lr_schedule: {name!r} is not one of {list(SCHEDULES)}")
+    validate.choice("benchmark.lr_schedule", name, SCHEDULES)
     if name == "constant":
         return Constant()
     if name == "step_exp":
-        if isinstance(decay_start, bool) or not isinstance(decay_start, int) or decay_start < 0:
-            raise ConfigError(f"benchmark.decay_start: must be an integer >= 0 (units), "
-                              f"got {decay_start!r}")
-        if not _finite(decay_rate) or decay_rate < 0:
-            raise ConfigError(f"benchmark.decay_rate: must be a number >= 0, got {decay_rate!r}")
+        validate.integer("benchmark.decay_start", decay_start, low=0, note="(units)")
+        validate.number("benchmark.decay_rate", decay_rate, low=0)
         return StepExp(int(iterations_per_unit), decay_start, float(decay_rate))
-    if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-        raise ConfigError(f"benchmark.step_size: must be an integer >= 1 (iterations), "
-                          f"got {step_size!r}")
-    if not _finite(max_factor) or max_factor < 1:
-        raise ConfigError(f"benchmark.max_factor: must be a number >= 1, got {max_factor!r}")
+    validate.integer("benchmark.step_size", step_size, low=1, note="(iterations)")
+    validate.number("benchmark.max_factor", max_factor, low=1)
     return Triangular(step_size, float(max_factor))
-
-
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

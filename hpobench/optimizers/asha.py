@@ -45,6 +45,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from hpobench import schedule as sched
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.optimizers.base import Optimizer
 from hpobench.optimizers.promotion import top_k
@@ -128,10 +129,8 @@ class ASHA(Optimizer):
         if min_resource is None:
             lo = Fraction(sched.min_rung_resource(top, self.eta))
         else:
-            if isinstance(min_resource, bool) or not isinstance(min_resource, (int, float)) \
-                    or not 0 < min_resource <= top:
-                raise ConfigError(f"method.min_resource: must be a number in (0, {top}] "
-                                  f"(max_rung_resource), got {min_resource!r}")
+            validate.number("method.min_resource", min_resource, low=0, high=top,
+                            low_open=True, note="(max_rung_resource)")
             lo = Fraction(min_resource).limit_denominator(10**9)
         ladder = [lo]
         while ladder[-1] * self.eta <= top:
@@ -140,9 +139,8 @@ class ASHA(Optimizer):
         K = len(ladder) - 1
         if brackets is None:
             brackets = K + 1
-        if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets <= K + 1:
-            raise ConfigError(f"method.brackets: must be an integer in 1..{K + 1} (rungs "
-                              f"{[float(r) for r in ladder]}) or null for all, got {brackets!r}")
+        validate.integer("method.brackets", brackets, low=1, high=K + 1,
+                         note=f"(rungs {[float(r) for r in ladder]}) or null for all")
         self.min_resource = float(lo)
         self.sampler = (sampler or RandomSampler)(space=space, rng=rng)
         self._brackets = []

@@ -28,6 +28,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.optimizers.base import Optimizer
 from hpobench.space import Categorical, Int, SearchSpace
@@ -117,6 +118,4 @@ def _axes(space: SearchSpace, points) -> list[list[float]]:
 
 
 def _check(field: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ConfigError(f"{field}: must be an integer >= 1, got {v!r}")
-    return v
+    return validate.integer(field, v, low=1)

@@ -44,7 +44,7 @@ from typing import Optional
 import numpy as np
 
 from hpobench import schedule as sched
-from hpobench.errors import ConfigError
+from hpobench import validate
 from hpobench.optimizers import _optuna_space as ospace
 from hpobench.optimizers.base import Optimizer
 from hpobench.optimizers.tpe import study_name, tell_result, tpe_sampler
@@ -70,10 +70,8 @@ class OptunaHyperband(Optimizer):
         R = int(max_resource)
         if min_resource is None:
             min_resource = max(1, R // self.eta ** sched.s_max(R, self.eta))
-        if isinstance(min_resource, bool) or not isinstance(min_resource, int) \
-                or not 1 <= min_resource <= R:
-            raise ConfigError(f"method.min_resource: must be an integer in 1..{R} (R) or null, "
-                              f"got {min_resource!r}")
+        validate.integer("method.min_resource", min_resource, low=1, high=R,
+                         note="(R) or null")
         bootstrap_count = sched.check_int("method.bootstrap_count", bootstrap_count, 0)
         self.steps = _ladder(min_resource, R, self.eta)
         self._dists = ospace.distributions(space)

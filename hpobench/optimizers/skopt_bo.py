@@ -28,13 +28,12 @@ Example::
 from __future__ import annotations
 
 import functools
-import math
 import warnings
 from typing import Optional
 
 import numpy as np
 
-from hpobench.errors import ConfigError
+from hpobench import validate
 from hpobench.optimizers import _skopt_space as kspace
 from hpobench.optimizers.base import Optimizer
 from hpobench.space import SearchSpace
@@ -43,18 +42,6 @@ from hpobench.trial import Evaluation, Job
 ACQ_FUNCS = ("gp_hedge", "EI", "PI", "LCB")
 INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
 LIARS = ("cl_min", "cl_mean", "cl_max")
-
-
-def _choice(field: str, value, allowed) -> str:
-    if value not in allowed:
-        raise ConfigError(f"method.{field}: {value!r} is not one of {list(allowed)}")
-    return value
-
-
-def _int(field: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"method.{field}: must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class SkoptBO(Optimizer):
@@ -66,15 +53,15 @@ class SkoptBO(Optimizer):
                  n_restarts_optimizer: int, xi: float, kappa: float, liar: str,
                  failure_loss: float):
         super().__init__(space, max_resource)
-        _choice("acq_func", acq_func, ACQ_FUNCS)
-        _choice("initial_point_generator", initial_point_generator, INITIAL_POINT_GENERATORS)
-        self.liar = _choice("liar", liar, LIARS)
-        _int("n_initial_points", n_initial_points, 1)
-        _int("n_points", n_points, 1)
-        _int("n_restarts_optimizer", n_restarts_optimizer, 1)
+        validate.choice("method.acq_func", acq_func, ACQ_FUNCS)
+        validate.choice("method.initial_point_generator", initial_point_generator,
+                        INITIAL_POINT_GENERATORS)
+        self.liar = validate.choice("method.liar", liar, LIARS)
+        for field, v in (("n_initial_points", n_initial_points), ("n_points", n_points),
+                         ("n_restarts_optimizer", n_restarts_optimizer)):
+            validate.integer(f"method.{field}", v, low=1)
         for field, v in (("xi", xi), ("kappa", kappa), ("failure_loss", failure_loss)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ConfigError(f"method.{field}: must be a finite number, got {v!r}")
+            validate.number(f"method.{field}", v)
         self.failure_loss = float(failure_loss)
         from skopt import Optimizer as SkOptimizer
 
@@ -125,7 +112,7 @@ class GPBO(SkoptBO):
                  n_initial_points: int = 10, initial_point_generator: str = "random",
                  n_points: int = 10000, n_restarts_optimizer: int = 5, xi: float = 0.01,
                  kappa: float = 1.96, liar: str = "cl_min", failure_loss: float = 1.0):
-        _choice("acq_optimizer", acq_optimizer, ("auto", "lbfgs", "sampling"))
+        validate.choice("method.acq_optimizer", acq_optimizer, ("auto", "lbfgs", "sampling"))
         super().__init__(space, max_resource, rng, base_estimator="GP", acq_func=acq_func,
                          acq_optimizer=acq_optimizer, n_initial_points=n_initial_points,
                          initial_point_generator=initial_point_generator, n_points=n_points,
@@ -148,7 +135,7 @@ class ForestBO(SkoptBO):
                  initial_point_generator: str = "random", n_points: int = 10000,
                  xi: float = 0.01, kappa: float = 1.96, liar: str = "cl_min",
                  failure_loss: float = 1.0):
-        _choice("surrogate", surrogate, ("RF", "ET"))
+        validate.choice("method.surrogate", surrogate, ("RF", "ET"))
         super().__init__(space, max_resource, rng, base_estimator=surrogate,
                          acq_func=acq_func, acq_optimizer="sampling",
                          n_initial_points=n_initial_points,

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from hpobench import schedule as sched
-from hpobench.errors import ConfigError
+from hpobench import validate
 from hpobench.optimizers.base import Optimizer
 from hpobench.optimizers.promotion import top_k
 from hpobench.samplers import RandomSampler, Sampler
@@ -94,16 +94,11 @@ class SuccessiveHalving(Optimizer):
                  sampler: Optional[Callable[..., Sampler]] = None):
         super().__init__(space, max_resource)
         self.eta = _check_eta(eta)
-        if schedule not in sched.VARIANTS:
-            raise ConfigError(f"method.schedule: {schedule!r} is not one of {list(sched.VARIANTS)}")
-        self.variant = schedule
+        self.variant = validate.choice("method.schedule", schedule, sched.VARIANTS)
         self.s_max = sched.s_max(max_resource, self.eta)
-        if bracket is None:
-            bracket = self.s_max
-        if isinstance(bracket, bool) or not isinstance(bracket, int) or not 0 <= bracket <= self.s_max:
-            raise ConfigError(f"method.bracket: must be an integer in 0..{self.s_max} "
-                              f"(s_max for R={max_resource}, eta={self.eta}), got {bracket!r}")
-        self.bracket = bracket
+        self.bracket = validate.integer(
+            "method.bracket", self.s_max if bracket is None else bracket, low=0,
+            high=self.s_max, note=f"(s_max for R={max_resource}, eta={self.eta})")
         self.sampler = (sampler or RandomSampler)(space=space, rng=rng)
         self._plan = self._brackets()
         self._current: Optional[SHBracket] = None
@@ -153,7 +148,5 @@ def _plain(r):
 
 
 def _check_eta(eta) -> int:
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or int(eta) != eta or eta < 2:
-        raise ConfigError(f"method.eta: must be an integer >= 2, got {eta!r}")
-    return int(eta)
+    return validate.integer("method.eta", eta, low=2, whole_floats=True)
 

@@ -23,6 +23,7 @@ from typing import Optional
 
 import numpy as np
 
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.optimizers import _optuna_space as ospace
 from hpobench.optimizers.base import Optimizer
@@ -39,12 +40,10 @@ def tpe_sampler(rng: np.random.Generator, group: str = "method", *, n_startup_tr
     """
     for name, v, lo in (("n_startup_trials", n_startup_trials, 0),
                         ("n_ei_candidates", n_ei_candidates, 1)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ConfigError(f"{group}.{name}: must be an integer >= {lo}, got {v!r}")
+        validate.integer(f"{group}.{name}", v, low=lo)
     for name, v in (("multivariate", multivariate), ("group", group_params),
                     ("constant_liar", constant_liar)):
-        if not isinstance(v, bool):
-            raise ConfigError(f"{group}.{name}: must be true or false, got {v!r}")
+        validate.boolean(f"{group}.{name}", v)
     if group_params and not multivariate:
         raise ConfigError(f"{group}.group: true needs {group}.multivariate: true")
     optuna = ospace.load_optuna()

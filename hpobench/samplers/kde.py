@@ -38,20 +38,9 @@ from typing import Optional
 import numpy as np
 from scipy.stats import truncnorm
 
-from hpobench.errors import ConfigError
+from hpobench import validate
 from hpobench.samplers.base import Sampler
 from hpobench.space import Categorical, SearchSpace
-
-
-def _number(name: str, value, low: float, high: float, integer: bool = False):
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float))
-          and math.isfinite(value) and low <= value <= high)
-    if ok and integer and int(value) != value:
-        ok = False
-    if not ok:
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(f"method.sampler.{name}: must be {kind} in [{low}, {high}], got {value!r}")
-    return int(value) if integer else float(value)
 
 
 class _KDE:
@@ -96,13 +85,19 @@ class KDESampler(Sampler):
                  min_bandwidth: float = 1e-3):
         super().__init__(space, rng)
         d = len(space)
-        self.top_n_percent = _number("top_n_percent", top_n_percent, 1, 99)
+        f = "method.sampler."
+        self.top_n_percent = validate.number(f + "top_n_percent", top_n_percent, low=1, high=99)
         self.min_points = d + 1 if min_points_in_model is None else max(
-            d + 1, _number("min_points_in_model", min_points_in_model, 1, 10**9, integer=True))
-        self.random_fraction = _number("random_fraction", random_fraction, 0, 1)
-        self.num_samples = _number("num_samples", num_samples, 1, 10**6, integer=True)
-        self.bandwidth_factor = _number("bandwidth_factor", bandwidth_factor, 1e-9, 1e9)
-        self.min_bandwidth = _number("min_bandwidth", min_bandwidth, 1e-12, 1.0)
+            d + 1, validate.integer(f + "min_points_in_model", min_points_in_model, low=1,
+                                    high=10**9, whole_floats=True))
+        self.random_fraction = validate.number(f + "random_fraction", random_fraction, low=0,
+                                               high=1)
+        self.num_samples = validate.integer(f + "num_samples", num_samples, low=1, high=10**6,
+                                            whole_floats=True)
+        self.bandwidth_factor = validate.number(f + "bandwidth_factor", bandwidth_factor,
+                                                low=1e-9, high=1e9)
+        self.min_bandwidth = validate.number(f + "min_bandwidth", min_bandwidth, low=1e-12,
+                                             high=1.0)
         self._n_choices = np.array([len(p.choices) if isinstance(p, Categorical) else 0
                                     for p in space.params])
         self._obs: dict[float, tuple[list, list]] = {}   # resource -> (points, losses)
