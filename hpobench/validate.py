@@ -15,7 +15,7 @@ helpers, so a bad value reads the same wherever it is caught::
     >>> choice("benchmark.terminal", "flat", ("structured", "random"))
     Traceback (most recent call last):
     ...
-    hpobench.errors.ConfigError: benchmark.terminal: 'flat' is not one of ['structured', 'random']
+    hpobench.errors.ConfigError: benchmark.terminal: must be one of ['structured', 'random'], got 'flat'
 
 YAML's ``true``/``false`` are Python bools, and ``bool`` is a subclass of ``int``: a
 ``workers: true`` must not become one worker, so booleans are never numbers here.
@@ -93,7 +93,7 @@ def choice(field: str, value: Any, allowed: Iterable[T]) -> T:
         if value == a and isinstance(value, bool) == isinstance(a, bool):
             return a
     shown = "[" + ", ".join(_yaml(a) for a in allowed) + "]"
-    raise ConfigError(f"{field}: {value!r} is not one of {shown}")
+    raise ConfigError(f"{field}: must be one of {shown}, got {value!r}")
 
 
 def boolean(field: str, value: Any) -> bool:

@@ -85,7 +85,7 @@ def test_hydra_run_dir_is_honoured_and_cwd_does_not_matter(tmp_path):
     ("method.eta=2.5", "method.eta: must be an integer >= 2"),
     ("benchmark.max_resource=8.5", "benchmark.max_resource"),
     ("budget=0.001", "budget: "),
-    ("method.schedule=table", "method.schedule: 'table' is not one of ['algorithm1', 'paper_table']"),
+    ("method.schedule=table", "method.schedule: must be one of ['algorithm1', 'paper_table'], got 'table'"),
     ("+method.foo=1", "method.foo: not an option"),
     ("seed=-1", "seed: must be an integer >= 0"),
     ("+method.max_resource=9", "method.max_resource: set by the run"),

@@ -43,9 +43,9 @@ def test_number_open_and_closed_ends():
 
 def test_choice_bools_are_not_numbers():
     assert validate.choice("executor.batch", True, ("auto", True, False)) is True
-    with pytest.raises(ConfigError, match=r"^executor\.batch: 1 is not one of \['auto', true, false\]$"):
+    with pytest.raises(ConfigError, match=r"^executor\.batch: must be one of \['auto', true, false\], got 1$"):
         validate.choice("executor.batch", 1, ("auto", True, False))
-    with pytest.raises(ConfigError, match=r"^grid: 'lin' is not one of \['log', 'linear'\]$"):
+    with pytest.raises(ConfigError, match=r"^grid: must be one of \['log', 'linear'\], got 'lin'$"):
         validate.choice("grid", "lin", ("log", "linear"))
 
 
