@@ -99,11 +99,11 @@ def atomic_write(path: Path, data: bytes, fault: str = "", durable: bool = True)
 
 
 def write_json(path: Path, obj: Any, durable: bool = True) -> None:
-    atomic_write(path, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode(),
+    atomic_write(path, (json.dumps(obj, indent=2, default=json_default) + "\n").encode(),
                  durable=durable)
 
 
-def _json_default(o: Any):
+def json_default(o: Any):
     if hasattr(o, "item"):  # numpy scalars
         return o.item()
     if hasattr(o, "tolist"):
@@ -340,7 +340,7 @@ class Recorder:
 
 
 #: one encoder for every journal line (``json.dumps(row, default=...)`` builds one per call)
-_ENCODER = json.JSONEncoder(default=_json_default, allow_nan=True)
+_ENCODER = json.JSONEncoder(default=json_default, allow_nan=True)
 
 
 def _line(row: dict) -> bytes:

@@ -30,8 +30,6 @@ Example::
 from __future__ import annotations
 
 import math
-import os
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from hpobench import results as res
+from hpobench import rundir
 from hpobench.benchmarks.base import Benchmark
 from hpobench.checkpoints import CheckpointStore
 from hpobench import validate
@@ -107,9 +106,12 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         budget, benchmark, min_resource if min_resource is not None else _min_resource(optimizer))
     run_dir = Path(run_dir).resolve() if run_dir is not None else None
     meta = dict(meta or {})
+    settings = rundir.identity(benchmark, optimizer, method_name=method_name, seed=seed,
+                               budget=budget, reuse=reuse, config=meta.get("config"))
 
-    previous = _read_meta(run_dir) if run_dir is not None else {}
+    previous = rundir.read(run_dir) if run_dir is not None else {}
     if run_dir is not None:
+        rundir.check_same_run(run_dir, previous, settings)  # before anything is written
         done = previous if previous.get("status") in ("complete", "finished") else None
         if done is not None:
             print(f"hpobench: {run_dir} is complete ({done.get('n_evaluations')} evaluations); "
@@ -128,13 +130,10 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     run_meta = {
         "method": method_name, "benchmark": benchmark.name, "seed": seed, "budget": budget,
         "max_resource": benchmark.max_resource, "resource_unit": benchmark.resource_unit,
-        "reuse": reuse, "variant": variant, "benchmark_settings": benchmark.settings(),
+        "reuse": reuse, "variant": variant, "settings": settings,
+        "benchmark_settings": settings["benchmark_settings"],
         "executor": type(executor).__name__, "workers": getattr(executor, "workers", 1),
-        "host": socket.gethostname(), "pid": os.getpid(),
-        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-        "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
-        "slurm_array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID"),
-        "versions": res.versions(), **meta,
+        **rundir.host(), "versions": res.versions(), **meta,
     }
     status = "failed"
     opened = False
@@ -152,7 +151,8 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         recorder.open(existing)
         opened = True
         if existing:
-            previous = _read_meta(run_dir)  # again, now that we hold the lock
+            previous = rundir.read(run_dir)  # again, now that we hold the lock
+            rundir.check_same_run(run_dir, previous, settings)
             exhausted = bool(previous.get("budget_exhausted"))
             asked = previous.get("submitted_at_budget_end")
             asked = asked if exhausted and isinstance(asked, int) else None
@@ -467,23 +467,10 @@ def _incumbent_summary(loop: _Loop) -> Optional[dict]:
         "config": {k[7:]: v for k, v in b.items() if k.startswith("config.")}}
 
 
-def _read_meta(run_dir: Path) -> dict:
-    """The run directory's ``run.json`` ({} when missing or unreadable)."""
-    import json
-
-    try:
-        meta = json.loads((run_dir / res.RUN_JSON).read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
 def _write_run_json(run_dir, meta, started, ended, status, loop: _Loop,
                     durable: bool = True) -> None:
     """``durable=False`` for the "running" record: the final one replaces it (fsynced)."""
-    if run_dir is None:
-        return
-    res.write_json(run_dir / res.RUN_JSON, {
+    rundir.write(run_dir, {
         **meta, "status": status, "started": started, "ended": ended,
         "n_evaluations": loop.n_rows, "total_resource": loop.total,
         "budget_resource": loop.limit, "incumbent": _incumbent_summary(loop),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Union
 
 import numpy as np
@@ -307,6 +307,15 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"SearchSpace({list(self.params)!r})"
+
+    def to_dict(self) -> dict:
+        """The plain mapping :meth:`from_dict` reads back (how run.json records a space).
+
+        >>> SearchSpace([Int("k", 1, 5)]).to_dict()
+        {'k': {'type': 'int', 'low': 1, 'high': 5, 'log': False}}
+        """
+        return {p.name: {"type": p.kind, **{f.name: getattr(p, f.name) for f in fields(p)
+                                             if f.name != "name"}} for p in self.params}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "SearchSpace":

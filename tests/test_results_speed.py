@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def old_line(row: dict) -> bytes:
     """The journal line as the recorder wrote it before issue #7."""
-    return (json.dumps(row, default=res._json_default, allow_nan=True) + "\n").encode()
+    return (json.dumps(row, default=res.json_default, allow_nan=True) + "\n").encode()
 
 
 def parquet_bytes(table) -> bytes:

@@ -296,7 +296,9 @@ class EnvelopeBenchmark(Benchmark):
         return {"max_resource": self.max_resource, "width": self.width, "decay": self.decay,
                 "terminal": self.terminal, "nu_min": self.nu_min, "spread": self.spread,
                 "test_gap": self.test_gap, "noise": self.noise, "eval_noise": self.eval_noise, "instance": self.instance,
-                "optimum": self.optimum.tolist(), "weights": self.weights.tolist()}
+                "optimum": self.optimum.tolist(), "weights": self.weights.tolist(),
+                "failure_rate": self.failure_rate, "sleep_per_unit": self.sleep_per_unit,
+                "space": self.space.to_dict()}
 
 
 def _default_optimum(d: int) -> list[float]:

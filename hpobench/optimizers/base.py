@@ -54,6 +54,15 @@ class Optimizer(ABC):
         """True when the method will never issue another job (finite methods only)."""
         return False
 
+    def settings(self) -> dict:
+        """What identifies this method's search, recorded in run.json (a run directory
+        that holds other settings is refused): the class, the space, and every public
+        attribute that is a number, string, bool or None (or a list of them), its
+        sampler's likewise.  Called on a fresh optimizer, before the first ask.
+        Override where a setting lives elsewhere."""
+        return {"class": type(self).__name__, "space": self.space.to_dict(),
+                **_plain_attributes(self)}
+
     def drain_discarded(self) -> list[int]:
         """Trial ids that will never be asked again since the last call (their
         checkpoints can be deleted)."""
@@ -79,3 +88,24 @@ class Optimizer(ABC):
     @abstractmethod
     def _observe(self, job: Job, evaluation: Evaluation) -> None:
         ...
+
+
+_SCALARS = (int, float, str, bool, type(None))
+
+
+def _plain_attributes(obj) -> dict:
+    """Public attributes of ``obj`` that are plain values; its ``sampler`` as the
+    sampler's class name and plain attributes."""
+    out: dict = {}
+    for k, v in vars(obj).items():
+        if k.startswith("_") or k == "space":
+            continue
+        if isinstance(v, _SCALARS):
+            out[k] = v
+        elif isinstance(v, (list, tuple)) and all(isinstance(x, _SCALARS) for x in v):
+            out[k] = list(v)
+        elif k == "sampler" and hasattr(v, "__dict__"):
+            out[k] = {"class": type(v).__name__, **{
+                a: b for a, b in vars(v).items() if not a.startswith("_")
+                and isinstance(b, _SCALARS)}}
+    return out
