@@ -296,3 +296,28 @@ def test_record_refuses_runs_of_other_methods(tmp_path):
     run_from_config(cfg, run_dir=tmp_path / "r")
     with pytest.raises(ConfigError, match="not recorded with method=record"):
         table_from_runs([tmp_path / "r"])
+
+
+# -- the shipped envelope table ----------------------------------------------------------
+def test_shipped_envelope_table_is_the_live_benchmark_at_its_grid():
+    b = TableBenchmark(path="envelope")
+    t = b.table
+    assert len(t.configs) == 1024 and b.max_resource == 81
+    assert b.grid.tolist() == [1.0, 3.0, 9.0, 27.0, 81.0]
+    assert t.meta["benchmark_settings"] == EnvelopeBenchmark().settings()
+    assert "runners.record" in t.meta["recorded_with"]["command"]
+    live = EnvelopeBenchmark()
+    for i, cfg in enumerate(t.configs):
+        for g, r in enumerate((1, 3, 9, 27, 81)):
+            ev = live.evaluate(cfg, r, int(t.seeds[i, 0]))
+            assert (t.val[i, 0, g], t.test[i, 0, g]) == (ev.val_loss, ev.test_loss)
+    # a run through the shipped table: each row is the live benchmark's row at the
+    # recorded configuration and its recorded seed
+    opt = build(compose_cfg(["benchmark=table", "benchmark.path=envelope",
+                             "method=hyperband"]))[1]
+    for row in run(b, opt, budget=2, seed=0, method_name="hyperband").rows:
+        i = row["info.table_config"]
+        ev = live.evaluate(t.configs[i], row["resource"], int(t.seeds[i, 0]))
+        assert (row["val_loss"], row["test_loss"]) == (ev.val_loss, ev.test_loss)
+    assert (Path(__file__).parents[1] / "hpobench/benchmarks/recorded/envelope.parquet"
+            ).stat().st_size < 1_000_000
