@@ -115,6 +115,8 @@ def table_from_runs(run_dirs: Sequence[str | Path], seconds_per_unit: Optional[f
 
     meta = {"benchmark": first.get("benchmark"),
             "benchmark_settings": first.get("benchmark_settings"),
+            # the resolved benchmark group: instantiate it to get the live benchmark back
+            "benchmark_config": (first.get("config") or {}).get("benchmark"),
             "resource_unit": first.get("resource_unit", "unit"),
             "recorded_with": {"runs": [str(d) for d in run_dirs],
                               "overrides": first.get("overrides"), "command": command},

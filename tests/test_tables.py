@@ -321,3 +321,19 @@ def test_shipped_envelope_table_is_the_live_benchmark_at_its_grid():
         assert (row["val_loss"], row["test_loss"]) == (ev.val_loss, ev.test_loss)
     assert (Path(__file__).parents[1] / "hpobench/benchmarks/recorded/envelope.parquet"
             ).stat().st_size < 1_000_000
+
+
+@pytest.mark.slow
+def test_shipped_lenet_tiny_table_is_real_training_replayed():
+    """Retrain two recorded configurations (real LeNet, tiny preset) at the recorded
+    seeds: the table holds exactly what training gives, checkpoint resume included."""
+    from hpobench.experiment import instantiate
+
+    t = TableBenchmark(path="lenet_mnist_tiny").table
+    live = instantiate("benchmark", t.meta["benchmark_config"])
+    for i in (0, 3):
+        seed, prev = int(t.seeds[i, 0]), None
+        for g, r in enumerate((1, 3)):
+            ev = live.evaluate(t.configs[i], r, seed, resume_from=prev)
+            assert (ev.val_loss, ev.test_loss) == (t.val[i, 0, g], t.test[i, 0, g])
+            prev = ev.checkpoint
