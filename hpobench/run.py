@@ -104,6 +104,9 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     scale = float(getattr(optimizer, "budget_scale", 1))
     limit = scale * check_budget(
         budget, benchmark, min_resource if min_resource is not None else _min_resource(optimizer))
+    check = getattr(benchmark, "check_method", None)
+    if check is not None:  # before any work, e.g. a table's grid holds every rung asked for
+        check(optimizer)
     run_dir = Path(run_dir).resolve() if run_dir is not None else None
     meta = dict(meta or {})
     settings = rundir.identity(benchmark, optimizer, method_name=method_name, seed=seed,

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from paper_figures import (bohb_vs_hyperband, brackets, envelope, grid_vs_random,
-                           method_comparison, phase_diagram, summary, table1)
+                           method_comparison, phase_diagram, simulated_time, summary, table1)
 from paper_figures._common import SWEEPS, Outcome, load, parser, report
 
 #: (name, module, needs results)
@@ -31,6 +31,7 @@ FIGURES = (
     ("summary", summary, True),
     ("phase diagram", phase_diagram, True),
     ("BOHB vs Hyperband", bohb_vs_hyperband, True),
+    ("simulated time", simulated_time, True),
 )
 
 

@@ -31,6 +31,7 @@ SWEEPS = {
     "lenet_paper_hyperband": SWEEP + "lenet_paper_hyperband",
     "envelope_phase": SWEEP + "envelope_phase",
     "envelope_phase_brackets": SWEEP + "envelope_phase_brackets",
+    "table_simulated": SWEEP + "table_simulated",
 }
 
 

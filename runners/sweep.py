@@ -44,7 +44,7 @@ def main(cfg: DictConfig) -> None:
         sys.exit(2)
     inc = result.incumbent
     print(f"{result.status}: {len(result.rows)} evaluations, "
-          f"{result.total_resource / cfg.benchmark.max_resource:.2f} R spent, incumbent test "
+          f"{result.total_resource / result.rows[-1]['max_resource']:.2f} R spent, incumbent test "
           f"loss {inc['test_loss']:.4f}" if inc else f"{result.status}: no successful evaluation")
     print(f"results: {run_dir}")
 
