@@ -12,6 +12,11 @@ A run directory holds
   also written by atomic rename;
 * ``.lock``: owner host and pid while a process runs in the directory.
 
+Files are created with the permissions the umask allows (as ``open`` would, not
+``mkstemp``'s 0600), so collaborators on a shared file system can read them; no file is
+written through a symbolic link: new files are created exclusively and renamed into
+place, and files opened in place (the lock, the journal) are opened with ``O_NOFOLLOW``.
+
 Pandas reads the Parquet file without this package: ``pd.read_parquet(path)``.
 """
 from __future__ import annotations
@@ -72,6 +77,45 @@ _FAULT_COUNTS: dict = {}
 _FAULT_SPEC = os.environ.get("HPOBENCH_FAULT", "")
 
 
+def umask() -> int:
+    """This process's umask, read without changing it (``/proc``), else by setting it back."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_file(directory: Path, prefix: str) -> tuple[int, str]:
+    """A new, exclusively created file in ``directory`` (``mkstemp``: never a link) with
+    the permissions the umask allows rather than ``mkstemp``'s 0600: ``(fd, path)``."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=directory)
+    try:
+        os.fchmod(fd, 0o666 & ~umask())
+    except OSError:  # a file system without permissions (some network mounts): keep 0600
+        pass
+    return fd, tmp
+
+
+def open_in_place(path: Path, flags: int, mode: int = 0o666) -> int:
+    """``os.open`` that refuses a symbolic link as the last component (``O_NOFOLLOW``):
+    a planted link never makes the run truncate or append to another file."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as e:
+        import errno
+
+        if e.errno == errno.ELOOP:
+            raise ConfigError(f"{path} is a symbolic link; hpobench never writes through a "
+                              "link: remove it") from None
+        raise
+
+
 def atomic_write(path: Path, data: bytes, fault: str = "", durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix.
 
@@ -80,7 +124,7 @@ def atomic_write(path: Path, data: bytes, fault: str = "", durable: bool = True)
     OS's buffers), so files that are rewritten later anyway skip the fsync.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = temp_file(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -165,7 +209,7 @@ class Lock:
         if key in Lock._held:
             self._refuse({"host": socket.gethostname(), "pid": os.getpid()})
         for _ in range(20):
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o644)
+            fd = open_in_place(self.path, os.O_CREAT | os.O_RDWR, 0o644)
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 can_lock = True
@@ -290,7 +334,8 @@ class Recorder:
             # (no fsync: the journal is flushed, not fsynced, per row anyway)
             atomic_write(self.run_dir / JOURNAL,
                          b"".join(_line(r) for r in self.rows), durable=False)
-            self._fh = open(self.run_dir / JOURNAL, "ab")
+            self._fh = os.fdopen(open_in_place(self.run_dir / JOURNAL,
+                                               os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab")
 
     def append(self, row: dict) -> None:
         self.append_many([row])

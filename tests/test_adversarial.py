@@ -1,0 +1,206 @@
+"""The harness under attack: bad input, lying benchmarks, damaged run directories,
+planted files, killed workers.  One section per defect class of issue 15; every class
+has at least one test that failed before its fix.  What each test shows is listed in
+hpobench/docs/guarantees.md.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hpobench.benchmarks.envelope import EnvelopeBenchmark
+from hpobench.checkpoints import DiskStore
+from hpobench.errors import ConfigError
+from hpobench.executors import ProcessExecutor
+from hpobench.experiment import build
+from hpobench.results import Lock, atomic_write
+from hpobench.run import run
+from hpobench.trial import Evaluation
+from tests.conftest import compose_cfg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sweep(*args, cwd=None, env=None, timeout=300):
+    """``python -m runners.sweep ...`` as a user runs it (this checkout's code)."""
+    e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "runners.sweep", *args], cwd=cwd or ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=e)
+
+
+def files_under(d: Path) -> set[str]:
+    return {p.relative_to(d).as_posix() for p in d.rglob("*")}
+
+
+def run_method(method: str, benchmark, *, budget=3, seed=0, executor=None, run_dir=None,
+               R=27):
+    cfg = compose_cfg([f"method={method}", f"seed={seed}", f"benchmark.max_resource={R}"])
+    _, opt, _ = build(cfg)
+    return run(benchmark, opt, budget=budget, seed=seed, method_name=method,
+               executor=executor, run_dir=run_dir)
+
+
+# ---------------------------------------------------------------------------------------
+# 1. Security: no path escapes, no code from files, no symlink followed, umask honoured
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("override", [
+    "method.name=../../../escape", "benchmark.name=../..", "method.name=/tmp/abs",
+])
+def test_config_values_cannot_move_a_run_outside_results_dir(tmp_path, override):
+    res = tmp_path / "a" / "b" / "results"
+    p = sweep(override, "budget=1", f"results_dir={res}", cwd=tmp_path)
+    outside = {f for f in files_under(tmp_path) if not f.startswith("a/b/results")}
+    assert outside <= {"a", "a/b"}, (outside, p.stderr)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip().count("\n") == 0, p.stderr  # one line
+    assert not list(res.rglob("run.json"))  # bad input: nothing left behind
+
+
+def test_an_override_value_stays_one_path_component(tmp_path):
+    """A value reaches the path through Hydra's override_dirname; Hydra creates that
+    directory before hpobench runs, so it must be built safely (a planted file keeps an
+    escaped directory from being cleaned up, so the test can see it)."""
+    res = tmp_path / "a" / "b" / "results"
+    target = tmp_path / "a" / "b" / "escape,budget=1" / "seed=0"  # where ../ would land
+    target.mkdir(parents=True)
+    (target / "keep.txt").write_text("")
+    p = sweep("benchmark.terminal=../../../../../escape", "budget=1", f"results_dir={res}",
+              cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert sorted(os.listdir(target)) == ["keep.txt"]
+    assert not list(res.rglob("run.json"))
+
+
+def test_an_explicit_hydra_run_dir_may_lie_anywhere(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    p = sweep("budget=1", f"results_dir={tmp_path / 'results'}", f"hydra.run.dir={elsewhere}")
+    assert p.returncode == 0, p.stderr
+    assert (elsewhere / "run.json").exists()
+
+
+class _Boom:
+    """A pickle that runs a command when it is loaded."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_checkpoint_never_runs_code_and_counts_as_missing(tmp_path, capsys):
+    store = DiskStore(tmp_path / "checkpoints")
+    marker = tmp_path / "PWNED"
+    (tmp_path / "checkpoints" / "trial-3.ckpt").write_bytes(pickle.dumps(_Boom(marker)))
+    (tmp_path / "checkpoints" / "trial-4.ckpt").write_bytes(b"not a pickle at all")
+    assert store.get(3) is None and store.get(4) is None
+    assert not marker.exists()
+    assert store.unreadable == [3, 4]
+    assert "unreadable" in capsys.readouterr().err
+    # the run's own checkpoints still round-trip: containers, numbers, NumPy arrays
+    ck = {"resource": 9.0, "w": np.arange(4.0), "n": np.int64(3), "t": (1, "a", None)}
+    store.put(5, ck)
+    got = store.get(5)
+    assert got["resource"] == 9.0 and got["n"] == 3 and got["t"] == (1, "a", None)
+    np.testing.assert_array_equal(got["w"], np.arange(4.0))
+
+
+class PersistedEnvelope(EnvelopeBenchmark):
+    """The envelope with its checkpoints on disk in the default format and no way to
+    rebuild one: a lost checkpoint means training again from scratch."""
+
+    persist_checkpoints = True
+
+    def rebuild_checkpoint(self, config, resource, seed):
+        return None
+
+
+def _kill_after_rows(run_dir: Path, n: int, method="hyperband") -> None:
+    code = (f"from tests.test_adversarial import PersistedEnvelope, run_method\n"
+            f"run_method({method!r}, PersistedEnvelope(max_resource=27), run_dir={str(run_dir)!r})")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "HPOBENCH_FAULT": f"append:{n}"}, timeout=120)
+    assert p.returncode == -9, p.stderr
+
+
+def test_a_garbled_checkpoint_is_retrained_from_scratch_with_a_warning(tmp_path, capsys):
+    d = tmp_path / "run"
+    _kill_after_rows(d, 30)
+    ckpts = sorted((d / "checkpoints").glob("trial-*.ckpt"))
+    assert ckpts
+    marker = tmp_path / "PWNED"
+    for p in ckpts:
+        p.write_bytes(pickle.dumps(_Boom(marker)))
+    r = run_method("hyperband", PersistedEnvelope(max_resource=27), run_dir=d)
+    assert r.status == "complete" and not marker.exists()
+    err = capsys.readouterr().err
+    assert "unreadable" in err and "retraining it from scratch" in err
+    assert r.info["retrained_from_scratch"]
+    assert json.loads((d / "run.json").read_text())["retrained_from_scratch"]
+    assert r.total_resource <= 3 * 27
+    first = {}  # each retrained trial's first row after the resume: trained from scratch
+    for row in r.rows[29:]:
+        first.setdefault(row["trial_id"], row)
+    assert all(first[t]["resource_spent"] == first[t]["resource"] and first[t]["rung"] > 0
+               for t in r.info["retrained_from_scratch"])
+
+
+def test_the_lock_never_follows_a_symlink(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / ".lock").symlink_to(victim)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        Lock(run_dir).acquire()
+    assert victim.read_text() == "precious\n"
+
+
+def test_the_journal_is_never_appended_through_a_symlink(tmp_path):
+    from hpobench.results import JOURNAL, Recorder
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    run_dir = tmp_path / "run"
+    rec = Recorder(run_dir)
+    rec.open([])
+    os.unlink(run_dir / JOURNAL)  # replaced by a link while the run holds the lock:
+    (run_dir / JOURNAL).symlink_to(victim)  # only reopening would follow it
+    rec.close()
+    with pytest.raises(ConfigError, match="symbolic link"):
+        from hpobench.results import open_in_place
+        open_in_place(run_dir / JOURNAL, os.O_WRONLY | os.O_APPEND)
+    assert victim.read_text() == "precious\n"
+
+
+def test_checkpoints_are_never_written_through_a_linked_folder(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "checkpoints").symlink_to(elsewhere)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        DiskStore(tmp_path / "checkpoints")
+
+
+def test_result_files_honour_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "run.json", b"{}")
+        r = run_method("hyperband", PersistedEnvelope(max_resource=9), run_dir=tmp_path / "r")
+        assert r.status == "complete"
+        DiskStore(tmp_path / "ck").put(1, {"a": 1})
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode)
+                 for p in [tmp_path / "run.json", *(tmp_path / "r").iterdir(),
+                           *(tmp_path / "ck").iterdir()] if p.is_file()}
+        assert modes and set(modes.values()) == {0o644}, modes
+    finally:
+        os.umask(old)
