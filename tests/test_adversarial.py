@@ -204,3 +204,118 @@ def test_result_files_honour_the_umask(tmp_path):
         assert modes and set(modes.values()) == {0o644}, modes
     finally:
         os.umask(old)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Evaluations that lie
+# ---------------------------------------------------------------------------------------
+
+def _liar(job_seed: int) -> bool:
+    return job_seed % 4 == 0  # about one job in four, the same ones in every run
+
+
+class LyingEnvelope(EnvelopeBenchmark):
+    """The envelope, but some jobs report ``field`` as ``value``."""
+
+    def __init__(self, field: str, value, **kw):
+        super().__init__(**kw)
+        self.field, self.value = field, value
+
+    def evaluate(self, config, resource, seed, resume_from=None):
+        ev = super().evaluate(config, resource, seed, resume_from)
+        if _liar(seed):
+            if self.field == "raise":
+                raise self.value
+            setattr(ev, self.field, self.value)
+        return ev
+
+
+class _Exotic(BaseException):
+    pass
+
+
+NOT_A_NUMBER = ["0.3", None, np.array([0.3], dtype=object), object(), True, [0.1]]
+
+
+@pytest.mark.parametrize("method", ["hyperband", "successive_halving", "asha", "bohb"])
+@pytest.mark.parametrize("value", NOT_A_NUMBER, ids=lambda v: type(v).__name__)
+def test_a_loss_that_is_not_a_real_number_is_failed_like_nan(method, value):
+    r = run_method(method, LyingEnvelope("val_loss", value, max_resource=27))
+    assert r.status in ("complete", "finished")
+    lies = [row for row in r.rows if row["status"] == "failed"]
+    assert lies and all("val_loss is" in row["error"] for row in lies)
+    assert all(isinstance(row["val_loss"], float) for row in r.rows)
+    assert all(math.isnan(row["val_loss"]) for row in lies)
+    assert math.isfinite(r.incumbent["val_loss"])
+
+
+@pytest.mark.parametrize("value", [-5.0, math.nan, math.inf, -math.inf, "3", 1e6])
+def test_a_lying_resource_spent_is_failed_and_charged_as_planned(value):
+    b = LyingEnvelope("resource_spent", value, max_resource=27)
+    r = run_method("hyperband", b, budget=5)
+    lies = [row for row in r.rows if row["status"] == "failed"]
+    assert lies and all("resource_spent" in row["error"] for row in lies)
+    totals = [row["total_resource"] for row in r.rows]
+    assert totals == sorted(totals)  # never decreases
+    # every job is charged what the budget check planned for it: r_i on its first rung,
+    # r_i - r_(i-1) when it resumed (the honest rows report exactly that)
+    honest = run_method("hyperband", EnvelopeBenchmark(max_resource=27), budget=5)
+    assert [row["resource_spent"] for row in r.rows] == [
+        row["resource_spent"] for row in honest.rows]
+    assert r.total_resource <= 5 * 27  # total_resource <= budget x R, always
+
+
+def test_an_overclaim_never_breaks_the_budget_even_in_parallel():
+    b = LyingEnvelope("resource_spent", 1e6, max_resource=27, sleep_per_unit=0.0001)
+    r = run_method("hyperband", b, budget=5, executor=ProcessExecutor(2))
+    assert r.total_resource <= 5 * 27
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), SystemExit("bye"), _Exotic("odd"),
+                                 GeneratorExit()], ids=lambda e: type(e).__name__)
+def test_a_benchmark_that_exits_fails_only_its_own_evaluation(exc):
+    r = run_method("hyperband", LyingEnvelope("raise", exc, max_resource=27))
+    assert r.status == "complete"
+    failed = [row for row in r.rows if row["status"] == "failed"]
+    assert failed and all(type(exc).__name__ in row["error"] for row in failed)
+    assert len(failed) < len(r.rows)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, "x"])
+def test_a_non_finite_test_loss_never_makes_the_reported_incumbent(value):
+    class BestButBroken(LyingEnvelope):  # the liars also claim the best validation loss
+        def evaluate(self, config, resource, seed, resume_from=None):
+            ev = super().evaluate(config, resource, seed, resume_from)
+            if _liar(seed):
+                ev.val_loss = -1.0
+            return ev
+
+    r = run_method("hyperband", BestButBroken("test_loss", value, max_resource=27))
+    assert r.incumbent is not None and math.isfinite(r.incumbent["test_loss"])
+    assert r.incumbent["val_loss"] > -1.0
+    assert all(row["status"] == "failed" for row in r.rows if row["val_loss"] == -1.0)
+
+
+class DyingEnvelope(EnvelopeBenchmark):
+    """Kills its worker process on a few jobs (as the OOM killer would); slow enough
+    that other workers have jobs in flight at that moment."""
+
+    def evaluate(self, config, resource, seed, resume_from=None):
+        if seed % 5 == 0 and resource >= 3:
+            os._exit(1)
+        return super().evaluate(config, resource, seed, resume_from)
+
+
+def test_a_dead_worker_fails_only_its_own_job():
+    b = DyingEnvelope(max_resource=27, sleep_per_unit=0.002)
+    r = run_method("hyperband", b, budget=5, executor=ProcessExecutor(2))
+    failed = [row for row in r.rows if row["status"] == "failed"]
+    died = {(row["trial_id"], row["resource"]) for row in r.rows
+            if trial_seed_of(row) % 5 == 0 and row["resource"] >= 3}
+    assert died and {(row["trial_id"], row["resource"]) for row in failed} == died
+    assert all("worker process died" in row["error"] for row in failed)
+
+
+def trial_seed_of(row) -> int:
+    from hpobench.seeding import trial_seed
+    return trial_seed(row["seed"], row["trial_id"])
