@@ -119,12 +119,13 @@ def _init_worker(benchmark, parent: int) -> None:
     # Ctrl-C reaches the whole process group: the run's process handles it (one line,
     # run.json written), workers just end with it instead of printing tracebacks
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_parent(parent)
+    exit_with_parent(parent)
 
 
-def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+def exit_with_parent(parent: int, every_s: float = 0.5) -> None:
     """Exit this worker soon after the run's process dies (even by ``kill -9``), instead of
-    training on as an orphan for a result nobody will record."""
+    training on as an orphan for a result nobody will record (also used by runners.sweep
+    in the worker processes of a joblib multirun)."""
     import os
     import threading
 

@@ -155,21 +155,61 @@ def _json_default(o: Any):
     return str(o)
 
 
+#: fields every recorded row has (a journal line without them is not a row of this run)
+ROW_KEYS = ("trial_id", "job_id", "resource", "resource_spent", "total_resource", "val_loss",
+            "test_loss", "status")
+
+
 def read_journal(path: Path) -> list[dict]:
-    """Rows of a journal; a torn last line (killed while writing) is ignored."""
+    """Rows of a journal; a torn last line (killed while writing) is ignored.
+
+    Lines are only ever appended, so only the last one can be torn.  A damaged line
+    anywhere else (not JSON, JSON but not an object, an object without the fields of a
+    row) means the file was altered: a one-line :class:`ConfigError` naming the line,
+    rather than silently dropping the rows after it.
+    """
     rows = []
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         return rows
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    for i, line in enumerate(lines):
+        problem = None
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # only the last line can be torn: everything after it is unreliable
+            row = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            problem = "is not JSON"
+        else:
+            if not isinstance(row, dict):
+                problem = f"is JSON {type(row).__name__}, not an object"
+            elif any(k not in row for k in ROW_KEYS):
+                problem = f"lacks {[k for k in ROW_KEYS if k not in row]}"
+        if problem is None:
+            rows.append(row)
+        elif i == len(lines) - 1 and not data.endswith(b"\n"):
+            break  # the torn last line of a killed write
+        else:
+            raise ConfigError(f"{path}: line {i + 1} {problem}; the journal was altered: "
+                              "restore it, or remove the run directory to run again")
     return rows
+
+
+def read_table(path: Path) -> list[dict]:
+    """Rows of an ``evaluations.parquet``; an unreadable one (truncated, not Parquet) is a
+    one-line :class:`ConfigError`, never a traceback."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
+        raise ConfigError(f"{path}: unreadable ({type(e).__name__}: {str(e)[:120]}); restore "
+                          "it, or remove the run directory to run again") from None
+    missing = [k for k in ROW_KEYS if k not in frame.columns]
+    if missing:
+        raise ConfigError(f"{path}: not a table of evaluations (no {missing}); restore it, "
+                          "or remove the run directory to run again")
+    return [_from_pandas(r) for r in frame.to_dict("records")]
 
 
 class Lock:
@@ -318,9 +358,7 @@ class Recorder:
         rows = read_journal(self.run_dir / JOURNAL)
         table = self.run_dir / TABLE
         if not rows and table.exists():
-            import pandas as pd
-
-            rows = [_from_pandas(r) for r in pd.read_parquet(table).to_dict("records")]
+            rows = read_table(table)
         return rows
 
     def open(self, existing: list[dict]) -> None:

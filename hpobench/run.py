@@ -115,9 +115,15 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     if run_dir is not None:
         done = previous if previous.get("status") in ("complete", "finished") else None
         if done is not None:
-            print(f"hpobench: {run_dir} is complete ({done.get('n_evaluations')} evaluations); "
-                  "nothing to do", file=sys.stderr)
             rows = res.Recorder(run_dir).load_existing()
+            if len(rows) != done.get("n_evaluations"):  # never "complete: 0 evaluations"
+                raise ConfigError(
+                    f"{run_dir}: run.json says the run is complete with "
+                    f"{done.get('n_evaluations')} evaluations but {res.TABLE} holds "
+                    f"{len(rows) if (run_dir / res.TABLE).exists() else 'none (missing)'}; "
+                    "restore it, or remove the directory to run again")
+            print(f"hpobench: {run_dir} is complete ({len(rows)} evaluations); nothing to do",
+                  file=sys.stderr)
             return RunResult(rows, "complete", done.get("total_resource", 0.0),
                              done.get("incumbent"), run_dir, {"skipped": True})
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ if not OmegaConf.has_resolver("hpobench_part"):
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    _die_with_the_sweep()
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     try:
@@ -54,6 +55,20 @@ def main(cfg: DictConfig) -> None:
           f"{result.total_resource / cfg.benchmark.max_resource:.2f} R spent, incumbent test "
           f"loss {inc['test_loss']:.4f}" if inc else f"{result.status}: no successful evaluation")
     print(f"results: {run_dir}")
+
+
+def _die_with_the_sweep() -> None:
+    """A job of a joblib (loky) multirun runs in a worker process of the sweep; if the
+    sweep's process is killed (even by ``kill -9``) the workers would train on as orphans,
+    holding their runs' locks so that a relaunch is refused.  Exit with the sweep instead:
+    the runs are left as a kill leaves them, and the relaunch resumes them."""
+    import multiprocessing as mp
+    import os
+
+    if mp.current_process().name.startswith("LokyProcess"):
+        from hpobench.executors import exit_with_parent
+
+        exit_with_parent(os.getppid())
 
 
 def _remove_if_empty(run_dir: Path, results_dir: Path) -> None:

@@ -319,3 +319,114 @@ def test_a_dead_worker_fails_only_its_own_job():
 def trial_seed_of(row) -> int:
     from hpobench.seeding import trial_seed
     return trial_seed(row["seed"], row["trial_id"])
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Damaged run directories
+# ---------------------------------------------------------------------------------------
+
+def _complete_run(tmp_path: Path) -> Path:
+    p = sweep("budget=2", f"results_dir={tmp_path}")
+    assert p.returncode == 0, p.stderr
+    [d] = [f.parent for f in tmp_path.rglob("run.json")]
+    return d
+
+
+def test_a_complete_run_without_its_table_says_so(tmp_path):
+    d = _complete_run(tmp_path)
+    (d / "evaluations.parquet").unlink()
+    p = sweep("budget=2", f"results_dir={tmp_path}")
+    assert p.returncode == 2
+    assert "0 evaluations" not in p.stdout + p.stderr
+    assert p.stderr.count("\n") == 1 and "evaluations.parquet holds none (missing)" in p.stderr
+
+
+def test_a_truncated_table_next_to_a_garbled_run_json_is_one_line(tmp_path):
+    d = _complete_run(tmp_path)
+    t = d / "evaluations.parquet"
+    t.write_bytes(t.read_bytes()[: t.stat().st_size // 2])
+    (d / "run.json").write_text('{"status": "comp')
+    p = sweep("budget=2", f"results_dir={tmp_path}")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.count("\n") == 1 and "evaluations.parquet: unreadable" in p.stderr
+
+
+def _interrupted_run(tmp_path: Path, n: int = 20) -> Path:
+    d = tmp_path / "run"
+    code = ("from hpobench.benchmarks.envelope import EnvelopeBenchmark\n"
+            "from tests.test_adversarial import run_method\n"
+            f"run_method('hyperband', EnvelopeBenchmark(max_resource=27), run_dir={str(d)!r})")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "HPOBENCH_FAULT": f"commit:{n}"}, timeout=120)
+    assert p.returncode == -9, p.stderr
+    return d
+
+
+@pytest.mark.parametrize("bad", [b"[1, 2]", b"42", b'"row"', b"null", b"{}", b'{"trial_id": 1}',
+                                 b"\xff\xfe garbage"])
+@pytest.mark.parametrize("where", ["middle", "last"])
+def test_a_damaged_journal_line_is_a_one_line_error(tmp_path, bad, where):
+    d = _interrupted_run(tmp_path)
+    j = d / "evaluations.jsonl"
+    lines = j.read_bytes().splitlines(keepends=True)
+    lines.insert(5 if where == "middle" else len(lines), bad + b"\n")
+    j.write_bytes(b"".join(lines))
+    with pytest.raises(ConfigError, match=r"evaluations.jsonl: line \d+ .*altered"):
+        run_method("hyperband", EnvelopeBenchmark(max_resource=27), run_dir=d)
+
+
+def test_a_torn_last_journal_line_is_dropped_and_the_run_resumes(tmp_path):
+    d = _interrupted_run(tmp_path)
+    j = d / "evaluations.jsonl"
+    j.write_bytes(j.read_bytes() + b'{"trial_id": 3, "job_')  # a write cut by a kill
+    r = run_method("hyperband", EnvelopeBenchmark(max_resource=27), run_dir=d)
+    fresh = run_method("hyperband", EnvelopeBenchmark(max_resource=27))
+    assert [x["val_loss"] for x in r.rows] == [x["val_loss"] for x in fresh.rows]
+
+
+def test_a_corrupt_mnist_cache_is_rebuilt_not_a_traceback(tmp_path, capsys):
+    from hpobench.benchmarks import mnist
+
+    for junk in (b"not a zip at all", b"PK\x03\x04 truncated zip", b""):
+        cache = tmp_path / "mnist.npz"
+        cache.write_bytes(junk)
+        assert mnist._read_cache(cache) is None
+        assert "ignoring unreadable MNIST cache" in capsys.readouterr().err
+
+
+def test_joblib_workers_die_with_a_killed_sweep_and_a_relaunch_takes_over(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    import signal
+    import time
+
+    args = [sys.executable, "-m", "runners.sweep", "-m", "hydra/launcher=local",
+            "hydra.launcher.n_jobs=2", "seed=0,1", "budget=3", "benchmark.sleep_per_unit=0.01",
+            f"results_dir={tmp_path}"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    sweep_p = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while len(list(tmp_path.rglob(".lock"))) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        owners = [json.loads(p.read_text() or "{}").get("pid") for p in tmp_path.rglob(".lock")]
+        assert len(owners) == 2 and all(owners), owners
+    finally:
+        sweep_p.send_signal(signal.SIGKILL)
+        sweep_p.wait()
+    time.sleep(2)  # the workers notice within 0.5 s
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    survivors = [pid for pid in owners if alive(pid)]
+    for pid in survivors:  # do not leave them behind if the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors
+    p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "in use" not in p.stderr, p.stderr
+    assert p.stdout.count("complete: ") == 2
