@@ -11,6 +11,8 @@ pickled with every job.
 from __future__ import annotations
 
 import math
+import numbers
+import threading
 import time
 import traceback
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,10 +28,13 @@ _WORKER_BENCHMARK = None
 
 def evaluate_safely(benchmark, config: dict, resource: float, seed: int,
                     resume_from: Any, planned: float) -> tuple[Evaluation, float]:
-    """Run one evaluation; an exception or a NaN loss becomes ``status=failed``.
+    """Run one evaluation; whatever goes wrong becomes ``status=failed`` (see :func:`_settle`).
 
-    Returns the evaluation and its wall time in seconds.  A failure whose benchmark could
-    not say how much it trained is charged the planned resource (an upper bound).
+    Returns the evaluation and its wall time in seconds.  An exception, and also a
+    ``SystemExit`` or any other ``BaseException`` the benchmark raises, fails this
+    evaluation only (a benchmark's ``sys.exit`` is not the run's); ``KeyboardInterrupt``
+    (Ctrl-C) still stops the run.  A failure whose benchmark could not say how much it
+    trained is charged the planned resource (an upper bound).
     """
     t0 = time.perf_counter()
     try:
@@ -37,7 +42,9 @@ def evaluate_safely(benchmark, config: dict, resource: float, seed: int,
         if not isinstance(ev, Evaluation):
             raise TypeError(f"{type(benchmark).__name__}.evaluate returned {type(ev).__name__}, "
                             "expected Evaluation")
-    except Exception as e:  # noqa: BLE001 - any failure of one evaluation is recorded
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # noqa: BLE001 - any failure of one evaluation is recorded
         last = traceback.extract_tb(e.__traceback__)[-1:]
         where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
         ev = Evaluation.failed(f"{type(e).__name__}: {e}{where}", planned)
@@ -45,24 +52,81 @@ def evaluate_safely(benchmark, config: dict, resource: float, seed: int,
     return ev, time.perf_counter() - t0
 
 
+def _real(x: Any) -> bool:
+    """A real number: int/float/NumPy scalar, not a bool, string, None, array or object."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
 def _settle(ev: Evaluation, planned: float) -> None:
-    """A loss set to NaN after the Evaluation was built still fails it; a resource the
-    benchmark could not report is charged as planned (an upper bound)."""
-    if ev.ok:
-        ev.__post_init__()
-    if ev.resource_spent is None or not math.isfinite(ev.resource_spent):
-        ev.resource_spent = planned
+    """Make an evaluation that lies safe to record; the rules (hpobench/docs/guarantees.md):
+
+    * a loss that is not a finite real number (NaN, inf, a string, None, a NumPy object)
+      fails the evaluation; non-numbers are recorded as NaN.  ``test_loss`` counts too: a
+      configuration whose reported error is not a number never becomes the incumbent;
+    * ``resource_spent`` that is not a finite real number >= 0 fails the evaluation,
+      charged its planned cost (never a decrease of ``total_resource``);
+    * ``resource_spent`` larger than planned fails the evaluation, charged its planned
+      cost: the run charges no job more than the budget check allowed it, so
+      ``total_resource <= budget x R`` always holds;
+    * a status other than ``ok``/``failed`` fails it; ``info`` that is not a dict is dropped.
+    """
+    problems = []
+    if ev.status not in ("ok", "failed"):
+        problems.append(f"status is {ev.status!r}")
+    for name in ("val_loss", "test_loss"):
+        v = getattr(ev, name)
+        if not _real(v):
+            problems.append(f"{name} is {_show(v)}, not a real number")
+            setattr(ev, name, math.nan)
+        else:
+            v = float(v)
+            setattr(ev, name, v)
+            if not math.isfinite(v):
+                problems.append(f"{name} is {v!r}")
+    spent = ev.resource_spent
+    if not _real(spent) or not math.isfinite(spent) or spent < 0:
+        if spent is not None:  # None: the benchmark could not say; charged as planned
+            problems.append(f"resource_spent is {_show(spent)}")
+        ev.resource_spent = float(planned)
+    elif spent > planned * (1 + 1e-9) + 1e-9:
+        problems.append(f"resource_spent {float(spent):g} exceeds the {float(planned):g} "
+                        "planned for this job")
+        ev.resource_spent = float(planned)
+    else:
+        ev.resource_spent = float(spent)
+    if not isinstance(ev.info, dict):
+        ev.info = {}
+    if ev.error is not None and not isinstance(ev.error, str):
+        ev.error = _show(ev.error)
+    if problems and ev.status != "failed":
+        ev.status = "failed"
+        ev.error = "; ".join(problems)
+
+
+def _show(x: Any) -> str:
+    """A short repr of a value a benchmark returned (never huge, never raising)."""
+    try:
+        r = repr(x)
+    except Exception:  # noqa: BLE001
+        r = f"<{type(x).__name__}>"
+    return r if len(r) <= 80 else r[:77] + "..."
 
 
 def _init_worker(benchmark, parent: int) -> None:
+    import signal
+
     global _WORKER_BENCHMARK
     _WORKER_BENCHMARK = benchmark
-    _exit_with_parent(parent)
+    # Ctrl-C reaches the whole process group: the run's process handles it (one line,
+    # run.json written), workers just end with it instead of printing tracebacks
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent)
 
 
-def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+def exit_with_parent(parent: int, every_s: float = 0.5) -> None:
     """Exit this worker soon after the run's process dies (even by ``kill -9``), instead of
-    training on as an orphan for a result nobody will record."""
+    training on as an orphan for a result nobody will record (also used by runners.sweep
+    in the worker processes of a joblib multirun)."""
     import os
     import threading
 
@@ -196,39 +260,109 @@ class Finished:
 
 
 class ProcessExecutor:
-    """A local pool of ``workers`` processes (``concurrent.futures.ProcessPoolExecutor``)."""
+    """A local pool of ``workers`` processes (``concurrent.futures.ProcessPoolExecutor``).
+
+    A worker process that dies (killed, out of memory, ``os._exit`` in a benchmark) breaks
+    the whole pool, and every job in it with a ``BrokenProcessPool``.  Those jobs are not
+    failed: they run again on a fresh pool, one at a time, so the job whose process dies
+    when it runs alone is the one recorded failed ("worker process died") and the others
+    get their real results.  After the last of them, the pool runs ``workers`` jobs again.
+    """
 
     def __init__(self, workers: int = 2, start_method: Optional[str] = None):
         self.workers = validate.integer("executor.workers", workers, low=1)
         self.start_method = start_method
         self._pool: Optional[ProcessPoolExecutor] = None
+        self._lock = threading.Lock()
+        self._suspects: list[tuple[tuple, Future]] = []  # jobs of a broken pool, to rerun
+        self._isolating = False  # a thread reruns suspects one by one
 
     def start(self, benchmark) -> None:
+        self._benchmark = benchmark
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing as mp
         import os
 
-        self._benchmark = benchmark
         ctx = mp.get_context(self.start_method) if self.start_method else None
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                         initargs=(benchmark, os.getpid()))
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(self._benchmark, os.getpid()))
 
     def submit(self, config, resource, seed, resume_from, planned) -> Future:
+        args = (config, resource, seed, resume_from, planned)
+        out: Future = Future()
+        with self._lock:
+            if self._isolating:  # one job at a time until the suspects are through
+                self._suspects.append((args, out))
+                return out
+            pool = self._pool
+        self._launch(pool, args, out)
+        return out
+
+    def _launch(self, pool, args, out: Future) -> None:
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return self._pool.submit(_evaluate_in_worker, config, resource, seed, resume_from,
-                                     planned)
-        except BrokenProcessPool:
-            # a worker died (its jobs were recorded as failed): carry on with a fresh pool
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self.start(self._benchmark)
-            return self._pool.submit(_evaluate_in_worker, config, resource, seed, resume_from,
-                                     planned)
+            inner = pool.submit(_evaluate_in_worker, *args)
+        except (BrokenProcessPool, RuntimeError):  # broken (or shut down after a break)
+            self._suspect(args, out)
+            return
+
+        def settle(f: Future) -> None:
+            try:
+                out.set_result(f.result())
+            except BrokenProcessPool:
+                self._suspect(args, out)
+            except BaseException as e:  # noqa: BLE001 - handed on to the run loop
+                out.set_exception(e)
+
+        inner.add_done_callback(settle)
+
+    def _suspect(self, args, out: Future) -> None:
+        with self._lock:
+            self._suspects.append((args, out))
+            if self._isolating:
+                return
+            self._isolating = True
+        threading.Thread(target=self._isolate, name="hpobench-isolate", daemon=True).start()
+
+    def _isolate(self) -> None:
+        """Rerun the jobs of a broken pool one at a time on a fresh pool."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        old, self._pool = self._pool, self._new_pool()
+        if old is not None:
+            old.shutdown(wait=False)  # its running jobs finish or fail on their own
+        while True:
+            with self._lock:
+                if not self._suspects or self._pool is None:
+                    self._isolating = False
+                    return
+                args, out = self._suspects.pop(0)
+                pool = self._pool
+            try:
+                out.set_result(pool.submit(_evaluate_in_worker, *args).result())
+            except BrokenProcessPool:
+                out.set_result((Evaluation.failed(
+                    "worker process died while evaluating this job (alone on a fresh pool)",
+                    args[4]), 0.0))
+                with self._lock:
+                    if self._pool is not None:
+                        self._pool.shutdown(wait=False, cancel_futures=True)
+                        self._pool = self._new_pool()
+            except BaseException as e:  # noqa: BLE001
+                if not out.done():
+                    out.set_exception(e)
 
     def shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            pool, self._pool = self._pool, None
+            suspects, self._suspects = self._suspects, []
+        for _, out in suspects:
+            out.cancel()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor:

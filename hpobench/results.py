@@ -12,6 +12,11 @@ A run directory holds
   also written by atomic rename;
 * ``.lock``: owner host and pid while a process runs in the directory.
 
+Files are created with the permissions the umask allows (as ``open`` would, not
+``mkstemp``'s 0600), so collaborators on a shared file system can read them; no file is
+written through a symbolic link: new files are created exclusively and renamed into
+place, and files opened in place (the lock, the journal) are opened with ``O_NOFOLLOW``.
+
 Pandas reads the Parquet file without this package: ``pd.read_parquet(path)``.
 """
 from __future__ import annotations
@@ -72,6 +77,45 @@ _FAULT_COUNTS: dict = {}
 _FAULT_SPEC = os.environ.get("HPOBENCH_FAULT", "")
 
 
+def umask() -> int:
+    """This process's umask, read without changing it (``/proc``), else by setting it back."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temp_file(directory: Path, prefix: str) -> tuple[int, str]:
+    """A new, exclusively created file in ``directory`` (``mkstemp``: never a link) with
+    the permissions the umask allows rather than ``mkstemp``'s 0600: ``(fd, path)``."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=directory)
+    try:
+        os.fchmod(fd, 0o666 & ~umask())
+    except OSError:  # a file system without permissions (some network mounts): keep 0600
+        pass
+    return fd, tmp
+
+
+def open_in_place(path: Path, flags: int, mode: int = 0o666) -> int:
+    """``os.open`` that refuses a symbolic link as the last component (``O_NOFOLLOW``):
+    a planted link never makes the run truncate or append to another file."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as e:
+        import errno
+
+        if e.errno == errno.ELOOP:
+            raise ConfigError(f"{path} is a symbolic link; hpobench never writes through a "
+                              "link: remove it") from None
+        raise
+
+
 def atomic_write(path: Path, data: bytes, fault: str = "", durable: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix.
 
@@ -80,7 +124,7 @@ def atomic_write(path: Path, data: bytes, fault: str = "", durable: bool = True)
     OS's buffers), so files that are rewritten later anyway skip the fsync.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = temp_file(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -111,21 +155,61 @@ def json_default(o: Any):
     return str(o)
 
 
+#: fields every recorded row has (a journal line without them is not a row of this run)
+ROW_KEYS = ("trial_id", "job_id", "resource", "resource_spent", "total_resource", "val_loss",
+            "test_loss", "status")
+
+
 def read_journal(path: Path) -> list[dict]:
-    """Rows of a journal; a torn last line (killed while writing) is ignored."""
+    """Rows of a journal; a torn last line (killed while writing) is ignored.
+
+    Lines are only ever appended, so only the last one can be torn.  A damaged line
+    anywhere else (not JSON, JSON but not an object, an object without the fields of a
+    row) means the file was altered: a one-line :class:`ConfigError` naming the line,
+    rather than silently dropping the rows after it.
+    """
     rows = []
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         return rows
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    for i, line in enumerate(lines):
+        problem = None
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # only the last line can be torn: everything after it is unreliable
+            row = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            problem = "is not JSON"
+        else:
+            if not isinstance(row, dict):
+                problem = f"is JSON {type(row).__name__}, not an object"
+            elif any(k not in row for k in ROW_KEYS):
+                problem = f"lacks {[k for k in ROW_KEYS if k not in row]}"
+        if problem is None:
+            rows.append(row)
+        elif i == len(lines) - 1 and not data.endswith(b"\n"):
+            break  # the torn last line of a killed write
+        else:
+            raise ConfigError(f"{path}: line {i + 1} {problem}; the journal was altered: "
+                              "restore it, or remove the run directory to run again")
     return rows
+
+
+def read_table(path: Path) -> list[dict]:
+    """Rows of an ``evaluations.parquet``; an unreadable one (truncated, not Parquet) is a
+    one-line :class:`ConfigError`, never a traceback."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
+        raise ConfigError(f"{path}: unreadable ({type(e).__name__}: {str(e)[:120]}); restore "
+                          "it, or remove the run directory to run again") from None
+    missing = [k for k in ROW_KEYS if k not in frame.columns]
+    if missing:
+        raise ConfigError(f"{path}: not a table of evaluations (no {missing}); restore it, "
+                          "or remove the run directory to run again")
+    return [_from_pandas(r) for r in frame.to_dict("records")]
 
 
 class Lock:
@@ -165,7 +249,7 @@ class Lock:
         if key in Lock._held:
             self._refuse({"host": socket.gethostname(), "pid": os.getpid()})
         for _ in range(20):
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o644)
+            fd = open_in_place(self.path, os.O_CREAT | os.O_RDWR, 0o644)
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 can_lock = True
@@ -274,9 +358,7 @@ class Recorder:
         rows = read_journal(self.run_dir / JOURNAL)
         table = self.run_dir / TABLE
         if not rows and table.exists():
-            import pandas as pd
-
-            rows = [_from_pandas(r) for r in pd.read_parquet(table).to_dict("records")]
+            rows = read_table(table)
         return rows
 
     def open(self, existing: list[dict]) -> None:
@@ -290,7 +372,8 @@ class Recorder:
             # (no fsync: the journal is flushed, not fsynced, per row anyway)
             atomic_write(self.run_dir / JOURNAL,
                          b"".join(_line(r) for r in self.rows), durable=False)
-            self._fh = open(self.run_dir / JOURNAL, "ab")
+            self._fh = os.fdopen(open_in_place(self.run_dir / JOURNAL,
+                                               os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab")
 
     def append(self, row: dict) -> None:
         self.append_many([row])

@@ -43,7 +43,7 @@ from hpobench.benchmarks.base import Benchmark
 from hpobench.checkpoints import CheckpointStore
 from hpobench import validate
 from hpobench.errors import ConfigError
-from hpobench.executors import SerialExecutor
+from hpobench.executors import Finished, SerialExecutor
 from hpobench.optimizers.base import Optimizer
 from hpobench.seeding import trial_seed, trial_seeds
 from hpobench.trial import Evaluation, Job
@@ -69,8 +69,11 @@ class _Incumbent:
         self.best: Optional[dict] = None
 
     def update(self, row: dict) -> None:
-        v = row["val_loss"]
-        if row["status"] == "ok" and v is not None and math.isfinite(v) and (
+        v, t = row["val_loss"], row["test_loss"]
+        # a reported error that is not a number never makes an incumbent (rows recorded
+        # before evaluations with a NaN test_loss were failed may still hold one)
+        if row["status"] == "ok" and v is not None and math.isfinite(v) and t is not None \
+                and math.isfinite(t) and (
                 self.best is None or v < self.best["val_loss"]):
             self.best = row
 
@@ -117,9 +120,15 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         rundir.check_same_run(run_dir, previous, settings)  # before anything is written
         done = previous if previous.get("status") in ("complete", "finished") else None
         if done is not None:
-            print(f"hpobench: {run_dir} is complete ({done.get('n_evaluations')} evaluations); "
-                  "nothing to do", file=sys.stderr)
             rows = res.Recorder(run_dir).load_existing()
+            if len(rows) != done.get("n_evaluations"):  # never "complete: 0 evaluations"
+                raise ConfigError(
+                    f"{run_dir}: run.json says the run is complete with "
+                    f"{done.get('n_evaluations')} evaluations but {res.TABLE} holds "
+                    f"{len(rows) if (run_dir / res.TABLE).exists() else 'none (missing)'}; "
+                    "restore it, or remove the directory to run again")
+            print(f"hpobench: {run_dir} is complete ({len(rows)} evaluations); nothing to do",
+                  file=sys.stderr)
             return RunResult(rows, "complete", done.get("total_resource", 0.0),
                              done.get("incumbent"), run_dir, {"skipped": True})
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -188,8 +197,10 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
             store.clear()
         if lock is not None:
             lock.release()
-    return RunResult(recorder.rows, status, loop.total, _incumbent_summary(loop), run_dir,
-                     {"utilisation": loop.utilisation()})
+    info = {"utilisation": loop.utilisation()}
+    if loop.retrained:
+        info["retrained_from_scratch"] = list(loop.retrained)
+    return RunResult(recorder.rows, status, loop.total, _incumbent_summary(loop), run_dir, info)
 
 
 class _Loop:
@@ -213,6 +224,8 @@ class _Loop:
         self.budget_scale = 1.0
         self._config_cols: dict[str, str] = {n: f"config.{n}" for n in benchmark.space.names}
         self._seeds: dict[int, int] = {}  # trial id -> its benchmark seed
+        #: trials whose checkpoint was missing or unreadable: retrained from scratch
+        self.retrained: list[int] = []
 
     def trial_seed(self, trial_id: int) -> int:
         """The benchmark's seed for ``trial_id``, derived once per trial (a promoted trial
@@ -275,7 +288,7 @@ class _Loop:
             target = row.get("submitted")
             ask_until(int(target) if target is not None and target == target
                       else row["job_id"] + 1, row)
-            job = asked.pop(row["job_id"], (None, 0.0))[0]
+            job, cost = asked.pop(row["job_id"], (None, 0.0))
             if job is None or job.trial_id != row["trial_id"] or not math.isclose(
                     float(job.resource), float(row["resource"])) or not _same_config(job, row):
                 raise _cannot_resume(
@@ -283,6 +296,8 @@ class _Loop:
                     f"trial {job.trial_id} at {job.resource} with {job.config}", row)
             ev = Evaluation(row["val_loss"], row["test_loss"], row["resource_spent"],
                             None, row["status"], row.get("error"))
+            if float(row["resource_spent"]) > cost:  # retrained from scratch (lost checkpoint)
+                self.committed += float(row["resource_spent"]) - cost
             self.opt.tell(job, ev)
             self._after_tell(job, ev)
             self.total = float(row["total_resource"])
@@ -308,8 +323,24 @@ class _Loop:
                     else max(1, int(getattr(executor, "workers", 1))))
 
         def submit(job: Job, ask_t: float, cost: float) -> None:
-            fut = executor.submit(job.config, job.resource, self.trial_seed(job.trial_id),
-                                  self._resume_from(job), cost)
+            resume = self._resume_from(job)
+            if resume is None and self.reuse and job.trial_id in self.ckpt_at:
+                # its checkpoint is gone: it trains from scratch, which costs the whole
+                # resource; charged now, so the budget check still holds
+                extra = float(job.resource) - cost
+                if self.committed + extra > self.limit + 1e-9:
+                    fut = Finished((Evaluation.failed(
+                        "checkpoint missing or unreadable, and retraining from scratch does "
+                        "not fit in the budget left", 0.0), 0.0))
+                else:
+                    self.committed += extra
+                    cost = float(job.resource)
+                    fut = None
+            else:
+                fut = None
+            if fut is None:
+                fut = executor.submit(job.config, job.resource, self.trial_seed(job.trial_id),
+                                      resume, cost)
             inflight[job.job_id] = (job, fut, ask_t, cost)
             order.append(job.job_id)
             res.fault_point("submit")
@@ -379,8 +410,9 @@ class _Loop:
             ck = self.b.rebuild_checkpoint(job.config, self.ckpt_at[job.trial_id],
                                            self.trial_seed(job.trial_id))
         if ck is None:
-            print(f"hpobench: checkpoint of trial {job.trial_id} is missing; retraining it "
-                  "from scratch", file=sys.stderr)
+            self.retrained.append(job.trial_id)
+            print(f"hpobench: warning: checkpoint of trial {job.trial_id} is missing or "
+                  "unreadable; retraining it from scratch", file=sys.stderr)
         return ck
 
     def _collect(self, inflight: dict, done: dict) -> None:
@@ -478,6 +510,7 @@ def _write_run_json(run_dir, meta, started, ended, status, loop: _Loop,
         "n_evaluations": loop.n_rows, "total_resource": loop.total,
         "budget_resource": loop.limit, "incumbent": _incumbent_summary(loop),
         "utilisation": loop.utilisation(),
+        **({"retrained_from_scratch": loop.retrained} if loop.retrained else {}),
     }, durable=durable)
 
 

@@ -9,7 +9,6 @@ command resumes an interrupted run and skips a finished one.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,28 +17,37 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from hpobench import paths
 from hpobench.errors import ConfigError
 from hpobench.experiment import run_from_config
 
 
 def _variant_dir(override_dirname: str) -> str:
-    """The path part for overrides beyond benchmark/method/seed ('' when there are none)."""
-    return f"{override_dirname}/" if override_dirname else ""
+    """The path part for overrides beyond benchmark/method/seed ('' when there are none):
+    one component, whatever the override values hold (``/``, ``..``)."""
+    return f"{paths.part(override_dirname)}/" if override_dirname else ""
 
 
 if not OmegaConf.has_resolver("hpobench_variant"):
     OmegaConf.register_new_resolver("hpobench_variant", _variant_dir)
+if not OmegaConf.has_resolver("hpobench_part"):
+    OmegaConf.register_new_resolver("hpobench_part", paths.part)
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    _die_with_the_sweep()
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     try:
+        paths.check_name("benchmark.name", cfg.benchmark.get("name"))
+        paths.check_name("method.name", cfg.method.get("name"))
+        if not paths.explicit_dir(hc.overrides.hydra):
+            paths.check_under(run_dir, cfg.results_dir)
         result = run_from_config(cfg, run_dir=run_dir, variant=hc.job.override_dirname,
                                  extra_meta={"overrides": list(hc.overrides.task)})
     except ConfigError as e:
-        _remove_if_empty(run_dir)
+        _remove_if_empty(run_dir, Path(str(cfg.get("results_dir") or run_dir.parent)))
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     inc = result.incumbent
@@ -49,19 +57,38 @@ def main(cfg: DictConfig) -> None:
     print(f"results: {run_dir}")
 
 
-def _remove_if_empty(run_dir: Path) -> None:
+def _die_with_the_sweep() -> None:
+    """A job of a joblib (loky) multirun runs in a worker process of the sweep; if the
+    sweep's process is killed (even by ``kill -9``) the workers would train on as orphans,
+    holding their runs' locks so that a relaunch is refused.  Exit with the sweep instead:
+    the runs are left as a kill leaves them, and the relaunch resumes them."""
+    import multiprocessing as mp
+    import os
+
+    if mp.current_process().name.startswith("LokyProcess"):
+        from hpobench.executors import exit_with_parent
+
+        exit_with_parent(os.getppid())
+
+
+def _remove_if_empty(run_dir: Path, results_dir: Path) -> None:
     """Bad input: leave no run directory behind if it holds only Hydra's own files.
 
     Anything else (a journal, a table, another process's lock) means a run lives there:
-    it is never touched.
+    it is never touched.  Empty folders above it are removed up to ``results_dir``
+    (exclusive), never beyond it.
     """
     if not run_dir.is_dir() or any(p.name not in (".hydra", "sweep.log") for p in run_dir.iterdir()):
         return
     shutil.rmtree(run_dir, ignore_errors=True)
-    try:  # and the empty benchmark/method folders above it
-        os.removedirs(run_dir.parent)
-    except OSError:
-        pass
+    root = results_dir.resolve()
+    parent = run_dir.resolve().parent
+    while root in parent.parents:  # the empty benchmark/method folders above it
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
 
 
 if __name__ == "__main__":

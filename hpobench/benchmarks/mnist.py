@@ -246,8 +246,9 @@ def _read_cache(path: Path) -> Optional[dict]:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
         return verify(d, str(path))
-    except (OSError, ValueError, KeyError, ConfigError) as e:
-        print(f"hpobench: ignoring unreadable MNIST cache {path} ({e}); rebuilding it",
+    except Exception as e:  # noqa: BLE001 - not a zip (BadZipFile), truncated (EOFError), ...
+        print(f"hpobench: ignoring unreadable MNIST cache {path} ({type(e).__name__}: {e}); "
+              "rebuilding it",
               file=sys.stderr)
         return None
 
