@@ -25,7 +25,7 @@ from hpobench.experiment import build  # noqa: E402
 from hpobench.optimizers import Hyperband  # noqa: E402
 from hpobench.run import run  # noqa: E402
 from hpobench.seeding import optimizer_rng  # noqa: E402
-from tests.conftest import compose_cfg  # noqa: E402
+from tests.conftest import CONF, compose_cfg  # noqa: E402
 
 # MNIST's published label counts: LeCun's 60k training file and 10k test file
 TRAIN60K = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -362,3 +362,50 @@ def test_cpu_preset_full_hyperband_iteration(tmp_path):
     assert len(res.rows) == 206 and res.total_resource == 1581.0
     assert res.incumbent["test_loss"] < 0.1
 
+
+# -- presets -------------------------------------------------------------------------------------
+LENET_PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("lenet*.yaml"))
+
+
+def _preset_jobs(name: str):
+    """Every job of experiment preset ``name``, composed as ``runners.sweep -m`` would:
+    the preset's sweeper parameters expanded by Hydra's own override parser."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    import runners.sweep  # noqa: F401  (registers the resolver the config uses)
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        hydra_cfg = compose(config_name="config", overrides=[f"+experiment={name}"],
+                            return_hydra_config=True)
+    params = dict(hydra_cfg.hydra.sweeper.params)
+    parser = OverridesParser.create()
+    values = {k: [str(v) for v in parser.parse_override(f"{k}={params[k]}").sweep_iterator()]
+              if "," in str(params[k]) or "range" in str(params[k]) else [str(params[k])]
+              for k in params}
+    return values, [compose_cfg([f"+experiment={name}"] + [f"{k}={v[i]}" for k, v in
+                                                           values.items()])
+                    for i in (0, -1)]  # first and last value of every swept key
+
+
+def test_every_lenet_preset_runs_the_papers_table1_brackets():
+    assert LENET_PRESETS == ["lenet_cpu", "lenet_cpu_hyperband", "lenet_paper",
+                             "lenet_paper_hyperband"]
+    for name in LENET_PRESETS:
+        values, jobs = _preset_jobs(name)
+        assert values["method.schedule"] == ["paper_table"], name
+        for cfg in jobs:
+            assert cfg.method.schedule == "paper_table", name
+            assert cfg.method.name == ("hyperband" if name.endswith("hyperband")
+                                       else "successive_halving")
+            assert cfg.benchmark.name == ("lenet_mnist" if "paper" in name else "lenet_mnist_cpu")
+            assert cfg.benchmark.hidden_activation == "tanh"
+        if not name.endswith("hyperband"):
+            assert values["method.bracket"] == ["0", "1", "2", "3", "4"]
+        # the paper's 70 trials; the CPU figure's 2 seeds
+        assert values["seed"] == [str(s) for s in range(70 if "paper" in name else 2)], name
+    paper = compose_cfg(["+experiment=lenet_paper", "method=hyperband"])
+    assert paper.benchmark.examples_per_unit == 50000  # one epoch of the 50,000 digits
+    assert inspect.signature(LeNetBenchmark).parameters["examples_per_unit"].default == 50000
+    cpu = compose_cfg(["benchmark=lenet_mnist_cpu"])
+    assert cpu.benchmark.max_batch_size is None and cpu.benchmark.examples_per_unit == 1000
