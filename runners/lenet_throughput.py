@@ -34,7 +34,7 @@ def bare_loop(data: dict, lr: float, batch: int, k1: int, k2: int, iterations: i
     model = nn.Sequential(
         nn.Conv2d(1, k1, 5), nn.MaxPool2d(2), nn.Tanh(),
         nn.Conv2d(k1, k2, 5), nn.MaxPool2d(2), nn.Tanh(),
-        nn.Flatten(), nn.Linear(k2 * 16, 500), nn.ReLU(), nn.Linear(500, 10),
+        nn.Flatten(), nn.Linear(k2 * 16, 500), nn.Tanh(), nn.Linear(500, 10),
     ).to(data["train_x"].device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     x, y = data["train_x"], data["train_y"]
@@ -79,8 +79,11 @@ def measure(quick: bool = False, *, learning_rate: float = 0.05, batch_size: int
     if quick:
         iterations, repeats = min(iterations, 100), min(repeats, 3)
     say = out or (lambda *a: None)
-    bench = LeNetBenchmark(iterations_per_unit=iterations, device=device,
-                           threads=threads or None)
+    # one unit = the examples of ``iterations`` mini-batches, so evaluate(cfg, 1) trains
+    # exactly ``iterations`` steps, as the bare loop does (max_batch_size: the one batch
+    # size timed, so a unit may hold fewer examples than the space's largest batch)
+    bench = LeNetBenchmark(examples_per_unit=iterations * batch_size, max_batch_size=batch_size,
+                           device=device, threads=threads or None)
     cfg = {"learning_rate": learning_rate, "batch_size": batch_size, "k2": k2, "k1": k1}
     if not bench.space.contains(cfg):
         raise ValueError(f"configuration {cfg} is not in the LeNet space")

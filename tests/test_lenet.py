@@ -5,6 +5,7 @@ Expected label counts are MNIST's published ones, not outputs of the loader.
 from __future__ import annotations
 
 import gzip
+import inspect
 import math
 import os
 import pickle
@@ -17,14 +18,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from hpobench.benchmarks import mnist  # noqa: E402
-from hpobench.benchmarks.lenet import LeNetBenchmark  # noqa: E402
+from hpobench.benchmarks.lenet import LeNetBenchmark, build_model  # noqa: E402
 from hpobench.benchmarks.lr_schedules import make_schedule  # noqa: E402
 from hpobench.errors import ConfigError  # noqa: E402
 from hpobench.experiment import build  # noqa: E402
 from hpobench.optimizers import Hyperband  # noqa: E402
 from hpobench.run import run  # noqa: E402
 from hpobench.seeding import optimizer_rng  # noqa: E402
-from tests.conftest import compose_cfg  # noqa: E402
+from tests.conftest import CONF, compose_cfg  # noqa: E402
 
 # MNIST's published label counts: LeCun's 60k training file and 10k test file
 TRAIN60K = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -179,6 +180,65 @@ def test_resume_for_two_units_equals_three_straight(tmp_path):
     assert not torch.equal(w(other), w(first))
 
 
+def test_steps_are_the_nearest_whole_minibatch_of_the_cumulative_examples():
+    b = LeNetBenchmark.__new__(LeNetBenchmark)  # the rule alone, no data needed
+    b.examples_per_unit = 500
+    # hand-computed: r * 500 / 120 -> 4.17, 12.5, 37.5 -> 4, 13, 38 (a half rounds up)
+    assert [b.steps_for(r, 120) for r in (1, 3, 9)] == [4, 13, 38]
+    assert [b.examples_owed(r, s, 120) for r, s in ((1, 4), (3, 13), (9, 38))] == \
+        [20.0, -60.0, -60.0]
+    b.examples_per_unit = 50000  # the paper's epoch: batch 10 takes 5000 steps, 1000 takes 50
+    assert (b.steps_for(1, 10), b.steps_for(1, 1000), b.steps_for(81, 333)) == (5000, 50, 12162)
+
+
+@needs_data
+def test_examples_per_unit_are_exact_across_resume():
+    # 500 examples a unit at batch 120 (which does not divide it): r = 1, 3, 9 units are
+    # 4, 13, 38 steps (4.17, 12.5 and 37.5 rounded to the nearest whole mini-batch, a half
+    # up).  Rounding each leg alone would give 4 + round(8.33) + round(25) = 37 steps.
+    b = tiny(examples_per_unit=500, max_batch_size=200, momentum=0.5)
+    cfg = dict(GOOD, batch_size=120)
+    first = b.evaluate(cfg, 1, seed=3)
+    mid = b.evaluate(cfg, 3, seed=3, resume_from=first.checkpoint)
+    last = b.evaluate(cfg, 9, seed=3, resume_from=mid.checkpoint)
+    straight = b.evaluate(cfg, 9, seed=3)
+    assert [e.checkpoint["step"] for e in (first, mid, last, straight)] == [4, 13, 38, 38]
+    assert [e.info["examples"] for e in (first, mid, last)] == [480, 1560, 4560]
+    assert [e.checkpoint["examples_owed"] for e in (first, mid, last)] == [20.0, -60.0, -60.0]
+    assert [e.resource_spent for e in (first, mid, last, straight)] == [1.0, 2.0, 6.0, 9.0]
+    assert (last.val_loss, last.test_loss) == (straight.val_loss, straight.test_loss)
+    for k, v in straight.checkpoint["model"].items():
+        torch.testing.assert_close(last.checkpoint["model"][k], v, rtol=1e-5, atol=1e-6)
+    # a checkpoint of another unit size is refused, not silently resumed
+    other = tiny(examples_per_unit=600, max_batch_size=200)
+    with pytest.raises(ValueError, match="examples_per_unit"):
+        other.evaluate(cfg, 3, seed=3, resume_from=first.checkpoint)
+
+
+def test_hidden_layer_is_tanh_by_default_and_relu_on_request():
+    captured = {}
+
+    def grab(name):
+        return lambda mod, inp, out: captured.__setitem__(name, (inp[0], out))
+
+    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    for act, fn in (("tanh", torch.tanh), ("relu", torch.relu)):
+        model = build_model(6, 12, torch.Generator().manual_seed(1), act)
+        with torch.no_grad():
+            model.fc2.weight.normal_(generator=torch.Generator().manual_seed(2))
+        model.fc1.register_forward_hook(grab("fc1"))
+        model.fc2.register_forward_hook(grab("fc2"))
+        model(x)
+        fc1_out, fc2_in = captured["fc1"][1], captured["fc2"][0]
+        torch.testing.assert_close(fc2_in, fn(fc1_out))
+        assert (fc2_in.min() < 0) == (act == "tanh")  # relu's output is never negative
+    assert model.hidden_activation == "relu"
+    assert build_model(6, 12, torch.Generator()).hidden_activation == "tanh"
+    assert inspect.signature(LeNetBenchmark).parameters["hidden_activation"].default == "tanh"
+    with pytest.raises(ConfigError, match="benchmark.hidden_activation"):
+        build_model(6, 12, torch.Generator(), "sigmoid")
+
+
 @needs_data
 def test_divergence_is_a_failed_evaluation_with_its_reason():
     exploding = tiny(max_weight=0.05).evaluate(GOOD, 2, seed=0)
@@ -199,12 +259,16 @@ def test_lr_schedule_changes_training():
 
 
 def test_schedules_follow_the_talk_and_smith():
-    s = make_schedule("step_exp", iterations_per_unit=100)
+    s = make_schedule("step_exp", examples_per_unit=1000)
     for epoch in (0, 9, 10, 11, 30):  # the talk's tf.keras snippet, epoch = unit
         talk = 0.001 if epoch < 10 else 0.001 * math.exp(0.1 * (10 - epoch))
-        assert math.isclose(s(epoch * 100 + 50, 0.001), talk)
-    t = make_schedule("triangular", iterations_per_unit=100, step_size=2, max_factor=5)
-    assert [t(i, 0.01) for i in range(6)] == pytest.approx(
+        # batch 20: 50 steps a unit; step 50*epoch + 25 lies inside unit `epoch`
+        assert math.isclose(s(epoch * 50 + 25, 0.001, 20), talk)
+    # batch 400 does not divide 1000: step 25 ends at example 10,400, in unit 10
+    assert s(24, 0.001, 400) == 0.001 and s(25, 0.001, 400) == 0.001
+    assert math.isclose(s(28, 0.001, 400), 0.001 * math.exp(-0.1))  # example 11,600
+    t = make_schedule("triangular", examples_per_unit=1000, step_size=2, max_factor=5)
+    assert [t(i, 0.01, 10) for i in range(6)] == pytest.approx(
         [0.01, 0.03, 0.05, 0.03, 0.01, 0.03])
 
 
@@ -212,7 +276,7 @@ def test_schedules_follow_the_talk_and_smith():
 def test_hyperband_bracket_resumes_from_disk_checkpoints(tmp_path):
     # the most aggressive bracket of R=9, eta=3: 9 x 1, 3 x 3, 1 x 9 units; with reuse
     # it costs 9 + 3*2 + 1*6 = 21 units
-    b = tiny(iterations_per_unit=5, val_size=500, test_size=500)  # the cheapest real run
+    b = tiny(examples_per_unit=500, val_size=500, test_size=500)  # the cheapest real run
     assert b.persist_checkpoints
     res = run(b, Hyperband(b.space, 9, optimizer_rng(0)), budget=21 / 9, seed=0,
               method_name="hyperband", run_dir=tmp_path / "run", progress=False)
@@ -238,7 +302,18 @@ def test_hyperband_bracket_resumes_from_disk_checkpoints(tmp_path):
     ({"device": "tpu"}, "device"),
     ({"train_size": 500}, "train_size"),
     ({"max_batch_size": 0}, "max_batch_size"),
-    ({"iterations_per_unit": 0}, "iterations_per_unit"),
+    ({"examples_per_unit": 0}, "examples_per_unit"),
+    ({"examples_per_unit": -50000}, "examples_per_unit"),
+    ({"examples_per_unit": 1000.5}, "examples_per_unit"),
+    ({"examples_per_unit": 50000.0}, "examples_per_unit"),
+    ({"examples_per_unit": True}, "examples_per_unit"),
+    ({"examples_per_unit": "50000"}, "examples_per_unit"),
+    # smaller than the largest batch (1000): a unit would hold less than one mini-batch
+    ({"examples_per_unit": 999}, "examples_per_unit"),
+    ({"examples_per_unit": 99, "max_batch_size": 100}, "examples_per_unit"),
+    # more than 100 passes over the 50,000 training digits in one unit
+    ({"examples_per_unit": 100 * 50000 + 1}, "examples_per_unit"),
+    ({"hidden_activation": "sigmoid"}, "hidden_activation"),
     ({"momentum": 1.5}, "momentum"),
     ({"step_size": 0, "lr_schedule": "triangular"}, "step_size"),
 ])
@@ -286,3 +361,51 @@ def test_cpu_preset_full_hyperband_iteration(tmp_path):
               run_dir=tmp_path / "run", progress=False)
     assert len(res.rows) == 206 and res.total_resource == 1581.0
     assert res.incumbent["test_loss"] < 0.1
+
+
+# -- presets -------------------------------------------------------------------------------------
+LENET_PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("lenet*.yaml"))
+
+
+def _preset_jobs(name: str):
+    """Every job of experiment preset ``name``, composed as ``runners.sweep -m`` would:
+    the preset's sweeper parameters expanded by Hydra's own override parser."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    import runners.sweep  # noqa: F401  (registers the resolver the config uses)
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        hydra_cfg = compose(config_name="config", overrides=[f"+experiment={name}"],
+                            return_hydra_config=True)
+    params = dict(hydra_cfg.hydra.sweeper.params)
+    parser = OverridesParser.create()
+    values = {k: [str(v) for v in parser.parse_override(f"{k}={params[k]}").sweep_iterator()]
+              if "," in str(params[k]) or "range" in str(params[k]) else [str(params[k])]
+              for k in params}
+    return values, [compose_cfg([f"+experiment={name}"] + [f"{k}={v[i]}" for k, v in
+                                                           values.items()])
+                    for i in (0, -1)]  # first and last value of every swept key
+
+
+def test_every_lenet_preset_runs_the_papers_table1_brackets():
+    assert LENET_PRESETS == ["lenet_cpu", "lenet_cpu_hyperband", "lenet_paper",
+                             "lenet_paper_hyperband"]
+    for name in LENET_PRESETS:
+        values, jobs = _preset_jobs(name)
+        assert values["method.schedule"] == ["paper_table"], name
+        for cfg in jobs:
+            assert cfg.method.schedule == "paper_table", name
+            assert cfg.method.name == ("hyperband" if name.endswith("hyperband")
+                                       else "successive_halving")
+            assert cfg.benchmark.name == ("lenet_mnist" if "paper" in name else "lenet_mnist_cpu")
+            assert cfg.benchmark.hidden_activation == "tanh"
+        if not name.endswith("hyperband"):
+            assert values["method.bracket"] == ["0", "1", "2", "3", "4"]
+        # the paper's 70 trials; the CPU figure's 2 seeds
+        assert values["seed"] == [str(s) for s in range(70 if "paper" in name else 2)], name
+    paper = compose_cfg(["+experiment=lenet_paper", "method=hyperband"])
+    assert paper.benchmark.examples_per_unit == 50000  # one epoch of the 50,000 digits
+    assert inspect.signature(LeNetBenchmark).parameters["examples_per_unit"].default == 50000
+    cpu = compose_cfg(["benchmark=lenet_mnist_cpu"])
+    assert cpu.benchmark.max_batch_size is None and cpu.benchmark.examples_per_unit == 1000

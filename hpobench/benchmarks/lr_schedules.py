@@ -1,24 +1,27 @@
 """Learning-rate schedules for the LeNet benchmark: pure functions of the training step.
 
 A schedule maps the global mini-batch iteration ``step`` (0-based, counted from the start
-of training, not from the last checkpoint) to the learning rate, given the configuration's
-base rate ``lr``.  Because it depends on nothing but ``step``, resuming from a checkpoint
-needs no schedule state: the checkpoint's step count is enough.
+of training, not from the last checkpoint) and the batch size ``batch`` to the learning
+rate, given the configuration's base rate ``lr``.  Because it depends on nothing but
+``step`` (and the fixed batch size), resuming from a checkpoint needs no schedule state:
+the checkpoint's step count is enough.
 
 * ``constant`` (the paper's choice): ``lr`` throughout.
-* ``step_exp``: the talk's tf.keras snippet, with one "epoch" = one unit of resource:
-  ``lr`` for the first ``decay_start`` units, then ``lr * exp(decay_rate * (decay_start - unit))``.
+* ``step_exp``: the talk's tf.keras snippet, with one "epoch" = one unit of resource
+  (``examples_per_unit`` examples; the unit of step ``step`` is
+  ``step * batch // examples_per_unit``): ``lr`` for the first ``decay_start`` units, then
+  ``lr * exp(decay_rate * (decay_start - unit))``.
 * ``triangular``: Smith's cyclical learning rate (WACV 2017): linear up from ``lr`` to
   ``lr * max_factor`` over ``step_size`` iterations, back down over the next ``step_size``,
   and again.
 
 Example::
 
-    >>> s = make_schedule("step_exp", iterations_per_unit=100, decay_start=10)
-    >>> s(0, 0.01) == s(999, 0.01) == 0.01, round(s(1100, 0.01) / 0.01, 4)
+    >>> s = make_schedule("step_exp", examples_per_unit=1000, decay_start=10)
+    >>> s(0, 0.01, 10) == s(999, 0.01, 10) == 0.01, round(s(1100, 0.01, 10) / 0.01, 4)
     (True, 0.9048)
-    >>> t = make_schedule("triangular", iterations_per_unit=100, step_size=4, max_factor=3)
-    >>> [t(i, 1.0) for i in range(9)]
+    >>> t = make_schedule("triangular", examples_per_unit=1000, step_size=4, max_factor=3)
+    >>> [t(i, 1.0, 10) for i in range(9)]
     [1.0, 1.5, 2.0, 2.5, 3.0, 2.5, 2.0, 1.5, 1.0]
 """
 from __future__ import annotations
@@ -39,7 +42,7 @@ class Constant:
 
     constant = True
 
-    def __call__(self, step: int, lr: float) -> float:
+    def __call__(self, step: int, lr: float, batch: int) -> float:
         return lr
 
 
@@ -47,13 +50,13 @@ class Constant:
 class StepExp:
     """Constant for ``decay_start`` units, then exponential decay per unit (the talk's snippet)."""
 
-    iterations_per_unit: int
+    examples_per_unit: int
     decay_start: int = 10
     decay_rate: float = 0.1
     constant = False
 
-    def __call__(self, step: int, lr: float) -> float:
-        unit = step // self.iterations_per_unit
+    def __call__(self, step: int, lr: float, batch: int) -> float:
+        unit = step * batch // self.examples_per_unit
         if unit < self.decay_start:
             return lr
         return lr * math.exp(self.decay_rate * (self.decay_start - unit))
@@ -67,15 +70,15 @@ class Triangular:
     max_factor: float = 4.0
     constant = False
 
-    def __call__(self, step: int, lr: float) -> float:
+    def __call__(self, step: int, lr: float, batch: int) -> float:
         cycle = math.floor(1 + step / (2 * self.step_size))
         x = abs(step / self.step_size - 2 * cycle + 1)
         return lr + (lr * self.max_factor - lr) * max(0.0, 1.0 - x)
 
 
-def make_schedule(name: str, *, iterations_per_unit: int, decay_start: int = 10,
+def make_schedule(name: str, *, examples_per_unit: int, decay_start: int = 10,
                   decay_rate: float = 0.1, step_size: int = 400,
-                  max_factor: float = 4.0) -> Callable[[int, float], float]:
+                  max_factor: float = 4.0) -> Callable[[int, float, int], float]:
     """The schedule called ``name``; every option is checked and named on error."""
     validate.choice("benchmark.lr_schedule", name, SCHEDULES)
     if name == "constant":
@@ -83,7 +86,7 @@ def make_schedule(name: str, *, iterations_per_unit: int, decay_start: int = 10,
     if name == "step_exp":
         validate.integer("benchmark.decay_start", decay_start, low=0, note="(units)")
         validate.number("benchmark.decay_rate", decay_rate, low=0)
-        return StepExp(int(iterations_per_unit), decay_start, float(decay_rate))
+        return StepExp(int(examples_per_unit), decay_start, float(decay_rate))
     validate.integer("benchmark.step_size", step_size, low=1, note="(iterations)")
     validate.number("benchmark.max_factor", max_factor, low=1)
     return Triangular(step_size, float(max_factor))
