@@ -35,18 +35,42 @@ if not OmegaConf.has_resolver("hpobench_variant"):
 def main(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
+    overrides = list(hc.overrides.task)
     try:
+        _check_names(cfg)
         result = run_from_config(cfg, run_dir=run_dir, variant=hc.job.override_dirname,
-                                 extra_meta={"overrides": list(hc.overrides.task)})
+                                 extra_meta={"overrides": overrides})
     except ConfigError as e:
         _remove_if_empty(run_dir)
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_target_hint(e, overrides)}", file=sys.stderr)
         sys.exit(2)
     inc = result.incumbent
     print(f"{result.status}: {len(result.rows)} evaluations, "
           f"{result.total_resource / cfg.benchmark.max_resource:.2f} R spent, incumbent test "
           f"loss {inc['test_loss']:.4f}" if inc else f"{result.status}: no successful evaluation")
     print(f"results: {run_dir}")
+
+
+def _check_names(cfg: DictConfig) -> None:
+    """Every benchmark and method YAML names itself: the name is the results folder."""
+    for group in ("benchmark", "method"):
+        node = cfg.get(group)
+        name = node.get("name") if isinstance(node, DictConfig) else None
+        if node is not None and (not isinstance(name, str) or not name):
+            raise ConfigError(f"{group}.name: missing; a {group} YAML needs `name: NAME` "
+                              f"(it names the results folder), e.g. the YAML's file name")
+
+
+def _target_hint(error: ConfigError, overrides: list[str]) -> str:
+    """An option error after ``GROUP._target_=...`` was overridden: the other fields came
+    from the group's default YAML; say how to replace the whole group instead."""
+    for group in ("benchmark", "method", "executor"):
+        if str(error).startswith(f"{group}.") and any(
+                o.lstrip("+~").split("=", 1)[0] == f"{group}._target_" for o in overrides):
+            return (f"{error}; {group}._target_=... keeps the other fields of the default "
+                    f"{group}: give yours its own YAML and choose it with {group}=NAME "
+                    "--config-dir DIR (hpobench/docs/howto_benchmark.md)")
+    return str(error)
 
 
 def _remove_if_empty(run_dir: Path) -> None:
