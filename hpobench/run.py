@@ -49,7 +49,7 @@ from hpobench.seeding import trial_seed, trial_seeds
 from hpobench.trial import Evaluation, Job
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     rows: list[dict]
     status: str
@@ -60,6 +60,14 @@ class RunResult:
 
     def frame(self):
         return res.rows_to_frame(self.rows)
+
+    def __repr__(self) -> str:  # a summary: the rows are in .rows / .frame()
+        inc = self.incumbent
+        best = (f"incumbent test_loss={inc['test_loss']:.6g} val_loss={inc['val_loss']:.6g} "
+                f"config={inc['config']}" if inc else "no successful evaluation")
+        where = f", run_dir={str(self.run_dir)!r}" if self.run_dir is not None else ""
+        return (f"RunResult(status={self.status!r}, {len(self.rows)} evaluations, "
+                f"total_resource={self.total_resource:g}, {best}{where})")
 
 
 class _Incumbent:
@@ -90,6 +98,17 @@ def check_budget(budget: float, benchmark: Benchmark, min_resource: float) -> fl
     return limit
 
 
+def check_max_resource(optimizer: Optimizer, benchmark: Benchmark) -> None:
+    """The method must plan with the benchmark's R (else it asks for resources the
+    benchmark's budget and figures do not mean)."""
+    r = getattr(optimizer, "max_resource", None)
+    if r is not None and not math.isclose(float(r), float(benchmark.max_resource)):
+        raise ConfigError(
+            f"max_resource: the method was built for R={r:g} but benchmark "
+            f"{benchmark.name!r} has R={benchmark.max_resource:g}; build it with "
+            "max_resource=benchmark.max_resource")
+
+
 def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         method_name: str, run_dir: Optional[str | Path] = None, reuse: bool = True,
         executor=None, meta: Optional[dict] = None, progress: Optional[bool] = None,
@@ -104,6 +123,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     """
     # a method may run several searches side by side (random_2x): it gets budget_scale times
     # the budget, and its rows say so, so curves can be drawn against resource per search
+    check_max_resource(optimizer, benchmark)
     scale = float(getattr(optimizer, "budget_scale", 1))
     limit = scale * check_budget(
         budget, benchmark, min_resource if min_resource is not None else _min_resource(optimizer))

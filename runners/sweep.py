@@ -39,16 +39,18 @@ def main(cfg: DictConfig) -> None:
     _die_with_the_sweep()
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
+    overrides = list(hc.overrides.task)
     try:
+        _check_names(cfg)
         paths.check_name("benchmark.name", cfg.benchmark.get("name"))
         paths.check_name("method.name", cfg.method.get("name"))
         if not paths.explicit_dir(hc.overrides.hydra):
             paths.check_under(run_dir, cfg.results_dir)
         result = run_from_config(cfg, run_dir=run_dir, variant=hc.job.override_dirname,
-                                 extra_meta={"overrides": list(hc.overrides.task)})
+                                 extra_meta={"overrides": overrides})
     except ConfigError as e:
         _remove_if_empty(run_dir, Path(str(cfg.get("results_dir") or run_dir.parent)))
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_target_hint(e, overrides)}", file=sys.stderr)
         sys.exit(2)
     inc = result.incumbent
     print(f"{result.status}: {len(result.rows)} evaluations, "
@@ -69,6 +71,28 @@ def _die_with_the_sweep() -> None:
         from hpobench.executors import exit_with_parent
 
         exit_with_parent(os.getppid())
+
+
+def _check_names(cfg: DictConfig) -> None:
+    """Every benchmark and method YAML names itself: the name is the results folder."""
+    for group in ("benchmark", "method"):
+        node = cfg.get(group)
+        name = node.get("name") if isinstance(node, DictConfig) else None
+        if node is not None and (not isinstance(name, str) or not name):
+            raise ConfigError(f"{group}.name: missing; a {group} YAML needs `name: NAME` "
+                              f"(it names the results folder), e.g. the YAML's file name")
+
+
+def _target_hint(error: ConfigError, overrides: list[str]) -> str:
+    """An option error after ``GROUP._target_=...`` was overridden: the other fields came
+    from the group's default YAML; say how to replace the whole group instead."""
+    for group in ("benchmark", "method", "executor"):
+        if str(error).startswith(f"{group}.") and any(
+                o.lstrip("+~").split("=", 1)[0] == f"{group}._target_" for o in overrides):
+            return (f"{error}; {group}._target_=... keeps the other fields of the default "
+                    f"{group}: give yours its own YAML and choose it with {group}=NAME "
+                    "--config-dir DIR (hpobench/docs/howto_benchmark.md)")
+    return str(error)
 
 
 def _remove_if_empty(run_dir: Path, results_dir: Path) -> None:
