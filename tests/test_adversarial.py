@@ -42,7 +42,8 @@ def files_under(d: Path) -> set[str]:
 
 
 def run_method(method: str, benchmark, *, budget=3, seed=0, executor=None, run_dir=None,
-               R=27):
+               R=None):
+    R = benchmark.max_resource if R is None else R  # the method is built for the benchmark's R
     cfg = compose_cfg([f"method={method}", f"seed={seed}", f"benchmark.max_resource={R}"])
     _, opt, _ = build(cfg)
     return run(benchmark, opt, budget=budget, seed=seed, method_name=method,
