@@ -73,10 +73,11 @@ class SimulatedExecutor:
         self.now = 0.0
         self._running: dict[int, "SimulatedFuture"] = {}
         self._handed = 0
+        self._first_end = math.inf  # earliest finish among running jobs (None: recompute)
 
     def start(self, benchmark) -> None:
         self.benchmark = benchmark
-        self.now, self._running, self._handed = 0.0, {}, 0
+        self.now, self._running, self._handed, self._first_end = 0.0, {}, 0, math.inf
 
     def submit(self, config, resource, seed, resume_from, planned) -> "SimulatedFuture":
         if len(self._running) >= self.workers:
@@ -90,14 +91,20 @@ class SimulatedExecutor:
         fut = SimulatedFuture(self, self._handed, ev.info["sim_time"], (ev, wall))
         self._running[self._handed] = fut
         self._handed += 1
+        if self._first_end is not None:
+            self._first_end = min(self._first_end, fut.end)
         return fut
 
     def _first(self) -> float:
-        return min(f.end for f in self._running.values())
+        """The earliest finish among running jobs (cached: the loop polls every job)."""
+        if self._first_end is None:
+            self._first_end = min((f.end for f in self._running.values()), default=math.inf)
+        return self._first_end
 
     def _collect(self, fut: "SimulatedFuture") -> None:
         if self._running.pop(fut.seq, None) is not None:
             self.now = max(self.now, fut.end)
+            self._first_end = None
 
     def shutdown(self) -> None:
         self._running = {}
