@@ -61,6 +61,10 @@ class SimulatedExecutor:
 
     #: the run loop must not evaluate ahead in batches: jobs start when a worker frees
     batches = False
+    #: unlike real executors, the worker count changes the rows (the clock, and the
+    #: order asynchronous methods see results in): a run's identity should include
+    #: :meth:`settings`
+    changes_rows = True
 
     def __init__(self, workers: int = 1, time_per_unit: float = 1.0):
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -74,6 +78,10 @@ class SimulatedExecutor:
         self._running: dict[int, "SimulatedFuture"] = {}
         self._handed = 0
         self._first_end = math.inf  # earliest finish among running jobs (None: recompute)
+
+    def settings(self) -> dict:
+        return {"executor": "simulated", "workers": self.workers,
+                "time_per_unit": self.time_per_unit}
 
     def start(self, benchmark) -> None:
         self.benchmark = benchmark
