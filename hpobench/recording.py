@@ -55,9 +55,13 @@ def _space_of(meta: dict, run_dir: Path):
 
 
 def table_from_runs(run_dirs: Sequence[str | Path], seconds_per_unit: Optional[float] = None,
-                    command: str = "") -> tuple[LearningCurveTable, dict]:
+                    command: str = "", runtime_from: str = "wall_time"
+                    ) -> tuple[LearningCurveTable, dict]:
     """The table of the recorder runs in ``run_dirs``; returns it and a summary
-    (trials kept, trials left out because unfinished, failed trials, recording cost)."""
+    (trials kept, trials left out because unfinished, failed trials, recording cost).
+    ``runtime_from``: the row column that measures a job's seconds (``wall_time``, or
+    one the benchmark reports, e.g. LeNet's ``info.cpu_seconds``, which a machine
+    shared with other jobs does not inflate)."""
     if seconds_per_unit is not None and not (
             isinstance(seconds_per_unit, (int, float)) and math.isfinite(seconds_per_unit)
             and seconds_per_unit > 0):
@@ -91,7 +95,11 @@ def table_from_runs(run_dirs: Sequence[str | Path], seconds_per_unit: Optional[f
     unfinished = failed = 0
     for run_seed, tid, rows in sorted(trials, key=lambda x: (x[0], x[1])):
         rows = sorted(rows, key=lambda r: float(r["resource"]))
-        curve = _curve(rows, grid, seconds_per_unit)
+        if seconds_per_unit is None and any(runtime_from not in r for r in rows):
+            raise ConfigError(f"runtime_from: {runtime_from!r} is not a column of the rows of "
+                              f"trial {tid} (e.g. wall_time, or an info.* column the "
+                              "benchmark reports)")
+        curve = _curve(rows, grid, seconds_per_unit, runtime_from)
         if curve is None:
             unfinished += 1
             continue
@@ -122,8 +130,8 @@ def table_from_runs(run_dirs: Sequence[str | Path], seconds_per_unit: Optional[f
                               "overrides": first.get("overrides"), "command": command},
             "runtime": (f"synthetic: {seconds_per_unit:g} s per unit of resource"
                         if seconds_per_unit is not None else
-                        "measured wall seconds of the recorder's job (training from the "
-                        "previous resource's checkpoint, then evaluation)"),
+                        f"measured seconds ({runtime_from}) of the recorder's job (training "
+                        "from the previous resource's checkpoint, then evaluation)"),
             "cost": {**cost, "trials": len(trials) - unfinished, "failed_trials": failed,
                      "unfinished_trials_left_out": unfinished},
             "versions": first.get("versions")}
@@ -139,7 +147,8 @@ def _grid(meta: dict, run_dir: Path) -> list[float]:
     return [float(r) for r in grid]
 
 
-def _curve(rows: list[dict], grid: list[float], seconds_per_unit: Optional[float]):
+def _curve(rows: list[dict], grid: list[float], seconds_per_unit: Optional[float],
+           runtime_from: str = "wall_time"):
     """[(resource, val, test, runtime)] over the whole grid, or None when unfinished."""
     out, prev, dead = [], 0.0, False
     at = {float(r["resource"]): r for r in rows}
@@ -155,7 +164,7 @@ def _curve(rows: list[dict], grid: list[float], seconds_per_unit: Optional[float
                 rt = seconds_per_unit * step
             else:
                 spent = float(r["resource_spent"])
-                rt = float(r["wall_time"]) * (step / spent if spent > step else 1.0)
+                rt = float(r[runtime_from]) * (step / spent if spent > step else 1.0)
             ok = r["status"] == "ok"
             out.append((res, float(r["val_loss"]) if ok else math.nan,
                         float(r["test_loss"]) if ok else math.nan, rt))

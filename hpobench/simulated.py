@@ -61,6 +61,10 @@ class SimulatedExecutor:
 
     #: the run loop must not evaluate ahead in batches: jobs start when a worker frees
     batches = False
+    #: unlike real executors, the worker count changes the rows (the clock, and the
+    #: order asynchronous methods see results in): a run's identity should include
+    #: :meth:`settings`
+    changes_rows = True
 
     def __init__(self, workers: int = 1, time_per_unit: float = 1.0):
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -73,10 +77,15 @@ class SimulatedExecutor:
         self.now = 0.0
         self._running: dict[int, "SimulatedFuture"] = {}
         self._handed = 0
+        self._first_end = math.inf  # earliest finish among running jobs (None: recompute)
+
+    def settings(self) -> dict:
+        return {"executor": "simulated", "workers": self.workers,
+                "time_per_unit": self.time_per_unit}
 
     def start(self, benchmark) -> None:
         self.benchmark = benchmark
-        self.now, self._running, self._handed = 0.0, {}, 0
+        self.now, self._running, self._handed, self._first_end = 0.0, {}, 0, math.inf
 
     def submit(self, config, resource, seed, resume_from, planned) -> "SimulatedFuture":
         if len(self._running) >= self.workers:
@@ -90,14 +99,20 @@ class SimulatedExecutor:
         fut = SimulatedFuture(self, self._handed, ev.info["sim_time"], (ev, wall))
         self._running[self._handed] = fut
         self._handed += 1
+        if self._first_end is not None:
+            self._first_end = min(self._first_end, fut.end)
         return fut
 
     def _first(self) -> float:
-        return min(f.end for f in self._running.values())
+        """The earliest finish among running jobs (cached: the loop polls every job)."""
+        if self._first_end is None:
+            self._first_end = min((f.end for f in self._running.values()), default=math.inf)
+        return self._first_end
 
     def _collect(self, fut: "SimulatedFuture") -> None:
         if self._running.pop(fut.seq, None) is not None:
             self.now = max(self.now, fut.end)
+            self._first_end = None
 
     def shutdown(self) -> None:
         self._running = {}

@@ -9,7 +9,8 @@
 
 Several run directories (e.g. ``-m seed=0,1,2,3``) merge into one table.  Options:
 ``--seconds-per-unit S`` (a synthetic runtime instead of the measured wall time, for
-synthetic benchmarks), ``--force`` (replace an existing table).  See hpobench/docs/tables.md.
+synthetic benchmarks), ``--runtime-from COLUMN`` (another measured column, e.g. LeNet's
+``info.cpu_seconds``), ``--force`` (replace an existing table).  See hpobench/docs/tables.md.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def main(argv=None) -> int:
     p.add_argument("-o", "--output", required=True, help="the table to write (.parquet)")
     p.add_argument("--seconds-per-unit", type=float, default=None,
                    help="runtime = this x resource step (default: measured wall time)")
+    p.add_argument("--runtime-from", default="wall_time",
+                   help="the row column measuring a job's seconds (default wall_time; e.g. "
+                   "info.cpu_seconds, which LeNet reports)")
     p.add_argument("--force", action="store_true", help="replace an existing table")
     args = p.parse_args(argv)
     out = Path(args.output)
@@ -38,7 +42,8 @@ def main(argv=None) -> int:
             raise ConfigError(f"--output: {out} exists (or is a link); pass --force to replace "
                               "a regular file")
         command = "python -m runners.record " + shlex.join(argv if argv is not None else sys.argv[1:])
-        table, cost = table_from_runs(args.runs, args.seconds_per_unit, command)
+        table, cost = table_from_runs(args.runs, args.seconds_per_unit, command,
+                                     args.runtime_from)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hpobench.benchmarks.envelope import EnvelopeBenchmark
-from hpobench.benchmarks.table import LearningCurveTable, TableBenchmark, space_to_dict
+from hpobench.benchmarks.table import TableBenchmark
 from hpobench.errors import ConfigError
 from hpobench.experiment import build
 from hpobench.recording import table_from_runs
@@ -45,7 +45,7 @@ def _frame() -> pd.DataFrame:
 
 def _write(df: pd.DataFrame, path: Path, meta=None, sidecar=False) -> Path:
     """What the doc tells a user with a converted frame to do (pyarrow + JSON)."""
-    meta = {"space": space_to_dict(SPACE), "resource_unit": "epoch"} if meta is None else meta
+    meta = {"space": SPACE.to_dict(), "resource_unit": "epoch"} if meta is None else meta
     table = pa.Table.from_pandas(df, preserve_index=False)
     if sidecar:
         path.with_suffix(".json").write_text(json.dumps(meta))
@@ -141,7 +141,7 @@ def test_pandas_alone_reads_a_written_table(small, tmp_path):
 
 # -- malformed tables: a ConfigError that names what is wrong ---------------------------
 def _broken(kind: str) -> tuple[pd.DataFrame, dict]:
-    df, meta = _frame(), {"space": space_to_dict(SPACE)}
+    df, meta = _frame(), {"space": SPACE.to_dict()}
     if kind == "missing column":
         df = df.drop(columns=["runtime"])
     elif kind == "NaN resource":
@@ -337,3 +337,17 @@ def test_shipped_lenet_tiny_table_is_real_training_replayed():
             ev = live.evaluate(t.configs[i], r, seed, resume_from=prev)
             assert (ev.val_loss, ev.test_loss) == (t.val[i, 0, g], t.test[i, 0, g])
             prev = ev.checkpoint
+
+
+def test_runtime_is_the_measured_column_of_each_job(tmp_path):
+    res = _record(tmp_path / "run", configs=3, R=9)
+    table, _ = table_from_runs([tmp_path / "run"])  # default: wall_time
+    by = {(r["trial_id"], r["resource"]): r["wall_time"] for r in res.rows}
+    for i in range(3):  # trials 0..2 are configurations 0..2 (one replicate each)
+        assert t_list(table.runtime[i, 0]) == [by[(i, r)] for r in (1.0, 3.0, 9.0)]
+    with pytest.raises(ConfigError, match="runtime_from: 'info.nope' is not a column"):
+        table_from_runs([tmp_path / "run"], runtime_from="info.nope")
+
+
+def t_list(a) -> list:
+    return [float(v) for v in a]

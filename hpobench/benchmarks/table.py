@@ -44,7 +44,7 @@ import numpy as np
 
 from hpobench.benchmarks.base import Benchmark
 from hpobench.errors import ConfigError
-from hpobench.space import Categorical, Float, Int, SearchSpace
+from hpobench.space import Categorical, Int, SearchSpace
 from hpobench.trial import Evaluation
 
 #: schema-metadata key of the table's metadata (JSON)
@@ -53,19 +53,6 @@ FORMAT = "hpobench.table/1"
 REQUIRED = ("resource", "val_loss", "test_loss", "runtime")
 #: tables shipped with the package, by name (``benchmark.path=envelope``)
 SHIPPED_DIR = Path(__file__).resolve().parent / "recorded"
-
-
-# -- the space as plain JSON ---------------------------------------------------------------
-def space_to_dict(space: SearchSpace) -> dict:
-    """The inverse of :meth:`SearchSpace.from_dict` (what a table's metadata stores)."""
-    out = {}
-    for p in space.params:
-        if isinstance(p, Categorical):
-            out[p.name] = {"type": "categorical", "choices": list(p.choices)}
-        else:
-            out[p.name] = {"type": "int" if isinstance(p, Int) else "float",
-                           "low": p.low, "high": p.high, "log": bool(p.log)}
-    return out
 
 
 def _typed(param, value: Any) -> Any:
@@ -172,7 +159,7 @@ class LearningCurveTable:
                 cfg = dict(zip(space.names, key))
                 if None in key or not space.contains(cfg):
                     raise ConfigError(f"{where}: row {r} has configuration {cfg}, which is not "
-                                      f"in the space {space_to_dict(space)}")
+                                      f"in the space {space.to_dict()}")
                 i = index[key] = len(configs)
                 configs.append(cfg)
             row_of[r] = i
@@ -264,7 +251,7 @@ class LearningCurveTable:
 
         from hpobench.results import atomic_write
 
-        meta = {"format": FORMAT, **self.meta, "space": space_to_dict(self.space),
+        meta = {"format": FORMAT, **self.meta, "space": self.space.to_dict(),
                 "max_resource": int(self.max_resource), "grid": self.grid.tolist()}
         table = pa.table(self.columns())
         table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
