@@ -259,7 +259,7 @@ from hpobench import results as res
 from hpobench import tables
 rec = res.Recorder(sys.argv[1])
 rec.open([])
-rows = [{"i": i, "s": "x" * 40} for i in range(10)]
+rows = [{**dict.fromkeys(res.ROW_KEYS, 0), "i": i, "s": "x" * 40} for i in range(10)]
 rec.append_many(rows[:4])
 rec.append(rows[4])
 rec.append_many(rows[5:])
