@@ -431,3 +431,73 @@ def test_joblib_workers_die_with_a_killed_sweep_and_a_relaunch_takes_over(tmp_pa
     p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and "in use" not in p.stderr, p.stderr
     assert p.stdout.count("complete: ") == 2
+
+
+# ---------------------------------------------------------------------------------------
+# 4. The command line: one line per problem, one exit-code convention, sweeps go on
+# ---------------------------------------------------------------------------------------
+
+def test_ctrl_c_prints_one_line_and_the_same_command_resumes(tmp_path):
+    import signal
+    import time
+
+    args = [sys.executable, "-m", "runners.sweep", "budget=4", "benchmark.sleep_per_unit=0.02",
+            f"results_dir={tmp_path}"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while not list(tmp_path.rglob("evaluations.jsonl")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert err.strip() == "interrupted; rerun the same command to resume"
+    [meta] = tmp_path.rglob("run.json")
+    assert json.loads(meta.read_text())["status"] == "interrupted"
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "resuming" in again.stderr, again.stderr
+    assert json.loads(meta.read_text())["status"] == "complete"
+
+
+@pytest.mark.parametrize("override", ["method=hyperbnd", "method.etaa=2", "method.eta=1",
+                                      "budget=abc", "seed=-1"])
+def test_bad_input_exits_2_whether_hydra_or_hpobench_finds_it(tmp_path, override):
+    p = sweep(override, f"results_dir={tmp_path}")
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr
+    assert not list(tmp_path.rglob("run.json"))
+
+
+def test_a_multirun_runs_the_other_jobs_and_lists_the_bad_one(tmp_path):
+    p = sweep("-m", "method.eta=3,1,2", "budget=1", f"results_dir={tmp_path}")
+    assert p.returncode == 3, p.stderr
+    assert len(list(tmp_path.rglob("run.json"))) == 2
+    summary = p.stderr[p.stderr.index("sweep: 1 job(s) failed"):]
+    assert "method.eta=1" in summary and "method.eta: must be" in summary
+
+
+def test_a_multirun_runs_the_other_jobs_when_one_is_refused(tmp_path):
+    busy = tmp_path / "envelope" / "hyperband" / "budget=1" / "seed=0"
+    busy.mkdir(parents=True)
+    lock = Lock(busy).acquire()  # another process is running seed 0
+    try:
+        p = sweep("-m", "seed=0,1", "budget=1", f"results_dir={tmp_path}")
+    finally:
+        lock.release()
+    assert p.returncode == 3, p.stderr
+    assert [m.parent.name for m in tmp_path.rglob("run.json")] == ["seed=1"]
+    assert "in use by pid" in p.stderr[p.stderr.index("sweep: 1 job(s) failed"):]
+
+
+@pytest.mark.parametrize("kind", ["file", "long_name", "long_path", "cannot_create"])
+def test_a_results_dir_that_cannot_hold_runs_is_one_line(tmp_path, kind):
+    where = {"file": tmp_path / "afile", "long_name": tmp_path / ("x" * 300),
+             "long_path": tmp_path.joinpath(*["d" * 200] * 21), "cannot_create": "/proc/hpobench"}
+    (tmp_path / "afile").write_text("")
+    for mode in ([], ["-m"]):
+        p = sweep(*mode, "budget=1", f"results_dir={where[kind]}")
+        assert p.returncode == 2, p.stderr
+        assert p.stderr.startswith("error: results_dir: ") and p.stderr.count("\n") == 1, p.stderr
