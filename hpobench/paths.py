@@ -8,11 +8,11 @@ so:
   (``/``, ``\\``, NUL and ``%`` are percent-encoded; ``.`` and ``..`` are encoded too).
   ``conf/config.yaml`` builds ``hydra.run.dir`` / ``hydra.sweep.subdir`` through it, so
   Hydra never creates a directory outside ``results_dir`` even before hpobench runs;
-* :func:`check_name` rejects a benchmark or method name that is not a plain name
-  (one line naming the field);
-* :func:`check_under` checks the final directory lies under ``results_dir`` (skipped
-  when the user set ``hydra.run.dir`` or ``hydra.sweep.*`` explicitly: then the user
-  chose the place);
+* ``runners.sweep`` rejects a benchmark or method name that is not a plain name
+  (:func:`hpobench.validate.name`) and checks the final directory lies under
+  ``results_dir`` (:func:`hpobench.validate.path_under`), unless the user set
+  ``hydra.run.dir`` or ``hydra.sweep.*`` explicitly (:func:`explicit_dir`): then the user
+  chose the place;
 * :func:`check_creatable` and the Hydra callback :class:`RunDirCheck` turn a
   ``results_dir`` that is a file, read-only or too long into one line and exit 2 before
   Hydra creates any directory (Hydra's own ``mkdir`` would print an ``OSError``
@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import sys
 from pathlib import Path
 
 from hpobench.errors import ConfigError
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=,@-]*")
 #: characters that would split, climb out of or truncate a path component
 _ESCAPES = {"%": "%25", "/": "%2F", "\\": "%5C", "\0": "%00"}
 #: overrides that choose the directory themselves: then it may lie anywhere
@@ -55,24 +53,6 @@ def part(value) -> str:
         digest = hashlib.sha256(s.encode()).hexdigest()[:16]
         s = s.encode()[: MAX_PART - 20].decode(errors="ignore") + "..." + digest
     return s
-
-
-def check_name(field: str, value) -> str:
-    """``value`` if it is a plain name (letters, digits, ``_ . + = , @ -``, not starting
-    with a dot), else a :class:`ConfigError` naming ``field``."""
-    if not isinstance(value, str) or not _NAME.fullmatch(value) or len(value) > 100:
-        raise ConfigError(f"{field}: must be a plain name of letters, digits and _ . + = , @ - "
-                          f"(not starting with '.', at most 100 characters), got {value!r}")
-    return value
-
-
-def check_under(run_dir: str | os.PathLike, results_dir: str | os.PathLike) -> Path:
-    """The resolved ``run_dir``, if it lies under the resolved ``results_dir``."""
-    run, root = Path(run_dir).resolve(), Path(results_dir).resolve()
-    if run != root and root not in run.parents:
-        raise ConfigError(f"results_dir: the run directory {run} lies outside results_dir "
-                          f"{root}; set hydra.run.dir explicitly to write elsewhere")
-    return run
 
 
 def explicit_dir(hydra_overrides) -> bool:

@@ -31,7 +31,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from hpobench import paths
+from hpobench import paths, validate
 from hpobench.errors import ConfigError
 from hpobench.experiment import run_from_config
 
@@ -57,10 +57,8 @@ def main(cfg: DictConfig) -> None:
     overrides = list(hc.overrides.task)
     try:
         _check_names(cfg)
-        paths.check_name("benchmark.name", cfg.benchmark.get("name"))
-        paths.check_name("method.name", cfg.method.get("name"))
-        if not paths.explicit_dir(hc.overrides.hydra):
-            paths.check_under(run_dir, cfg.results_dir)
+        if not paths.explicit_dir(hc.overrides.hydra):  # the user chose no other place
+            validate.path_under("results_dir", run_dir, cfg.results_dir)
         result = run_from_config(cfg, run_dir=run_dir, variant=hc.job.override_dirname,
                                  extra_meta={"overrides": overrides})
     except ConfigError as e:
@@ -102,6 +100,8 @@ def _check_names(cfg: DictConfig) -> None:
         if node is not None and (not isinstance(name, str) or not name):
             raise ConfigError(f"{group}.name: missing; a {group} YAML needs `name: NAME` "
                               f"(it names the results folder), e.g. the YAML's file name")
+        if node is not None:  # a folder name: never '..' or a path (hpobench/paths.py)
+            validate.name(f"{group}.name", name)
 
 
 def _target_hint(error: ConfigError, overrides: list[str]) -> str:
