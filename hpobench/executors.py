@@ -270,7 +270,8 @@ class ProcessExecutor:
     """
 
     def __init__(self, workers: int = 2, start_method: Optional[str] = None):
-        self.workers = validate.integer("executor.workers", workers, low=1)
+        self.workers = validate.integer("executor.workers", workers, low=1,
+                                        high=validate.MAX_WORKERS)
         self.start_method = start_method
         self._pool: Optional[ProcessPoolExecutor] = None
         self._lock = threading.Lock()
@@ -374,7 +375,10 @@ class DaskExecutor:
             import distributed  # noqa: F401
         except ImportError:
             raise ConfigError("executor=dask needs dask.distributed: pip install -e '.[dask]'") from None
-        self.address, self.workers = address, workers
+        # workers=0 would wait for ever for a worker, holding the run's lock
+        self.address = validate.optional(validate.text, "executor.address", address)
+        self.workers = validate.integer("executor.workers", workers, low=1,
+                                        high=validate.MAX_WORKERS)
         self._client = None
 
     def start(self, benchmark) -> None:

@@ -124,6 +124,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     # a method may run several searches side by side (random_2x): it gets budget_scale times
     # the budget, and its rows say so, so curves can be drawn against resource per search
     check_max_resource(optimizer, benchmark)
+    progress = validate.optional(validate.boolean, "progress", progress)
     scale = float(getattr(optimizer, "budget_scale", 1))
     limit = scale * check_budget(
         budget, benchmark, min_resource if min_resource is not None else _min_resource(optimizer))

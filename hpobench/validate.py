@@ -85,6 +85,27 @@ def number(field: str, value: Any, *, low: Optional[float] = None,
     return float(value)
 
 
+def numbers(field: str, value: Any, *, length: Optional[int] = None,
+            low: Optional[float] = None, high: Optional[float] = None) -> list[float]:
+    """``value`` as a list of finite floats (``length`` of them, each within the bounds)."""
+    ok = isinstance(value, (list, tuple)) and (length is None or len(value) == length) and all(
+        _is_number(v) and math.isfinite(v) and (low is None or v >= low)
+        and (high is None or v <= high) for v in value)
+    if not ok:
+        what = _range("finite numbers", low, high).replace("finite numbers", "", 1).strip()
+        raise ConfigError(f"{field}: must be a list of {length if length is not None else ''}"
+                          f"{' ' if length is not None else ''}finite numbers"
+                          f"{' ' + what if what else ''}, got {value!r}")
+    return [float(v) for v in value]
+
+
+#: the largest max_resource R any benchmark accepts: Hyperband's first bracket holds
+#: about R configurations, so R = 1e12 would allocate terabytes before any work
+MAX_RESOURCE = 1_000_000
+#: the most worker processes an executor starts on one machine
+MAX_WORKERS = 1024
+
+
 def choice(field: str, value: Any, allowed: Iterable[T]) -> T:
     """``value`` if it is one of ``allowed`` (compared with ``==``; a bool never matches
     a number)."""

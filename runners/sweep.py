@@ -6,18 +6,32 @@
 Each run writes ``evaluations.parquet`` and ``run.json`` into
 ``results/<benchmark>/<method>/[<other overrides>/]seed=<k>/``; re-running the same
 command resumes an interrupted run and skips a finished one.
+
+Exit codes (hpobench/docs/guarantees.md):
+
+* 0: done (every run of a sweep complete, finished or already complete);
+* 2: bad input, nothing run: an hpobench ``ConfigError`` (one line naming the field) or a
+  mistake Hydra found in the command line (``method=hyperbnd``, ``method.etaa=2``);
+* 3: a multirun in which some jobs had bad input or were refused: the other jobs ran,
+  and the failed ones are listed at the end;
+* 130: interrupted (Ctrl-C): one line, and the same command resumes;
+* 1: an unexpected error (a bug: please report the traceback).
 """
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from hpobench import paths
+from hpobench import paths, validate
 from hpobench.errors import ConfigError
 from hpobench.experiment import run_from_config
 
@@ -36,21 +50,26 @@ if not OmegaConf.has_resolver("hpobench_part"):
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    paths.COMPOSED = True  # Hydra accepted this job's command line
     _die_with_the_sweep()
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
     try:
         _check_names(cfg)
-        paths.check_name("benchmark.name", cfg.benchmark.get("name"))
-        paths.check_name("method.name", cfg.method.get("name"))
-        if not paths.explicit_dir(hc.overrides.hydra):
-            paths.check_under(run_dir, cfg.results_dir)
+        if not paths.explicit_dir(hc.overrides.hydra):  # the user chose no other place
+            validate.path_under("results_dir", run_dir, cfg.results_dir)
         result = run_from_config(cfg, run_dir=run_dir, variant=hc.job.override_dirname,
                                  extra_meta={"overrides": overrides})
     except ConfigError as e:
         _remove_if_empty(run_dir, Path(str(cfg.get("results_dir") or run_dir.parent)))
-        print(f"error: {_target_hint(e, overrides)}", file=sys.stderr)
+        message = _target_hint(e, overrides)
+        if hc.mode == RunMode.MULTIRUN:  # the other jobs of the sweep still run
+            job = " ".join(hc.overrides.task)
+            print(f"error: [{job}] {message}", file=sys.stderr)
+            _note_failure(job, message)
+            return
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
     inc = result.incumbent
     print(f"{result.status}: {len(result.rows)} evaluations, "
@@ -81,6 +100,8 @@ def _check_names(cfg: DictConfig) -> None:
         if node is not None and (not isinstance(name, str) or not name):
             raise ConfigError(f"{group}.name: missing; a {group} YAML needs `name: NAME` "
                               f"(it names the results folder), e.g. the YAML's file name")
+        if node is not None:  # a folder name: never '..' or a path (hpobench/paths.py)
+            validate.name(f"{group}.name", name)
 
 
 def _target_hint(error: ConfigError, overrides: list[str]) -> str:
@@ -115,5 +136,50 @@ def _remove_if_empty(run_dir: Path, results_dir: Path) -> None:
         parent = parent.parent
 
 
+#: environment variable naming the file where the jobs of a multirun note their failures
+#: (inherited by joblib's worker processes)
+FAILURES_ENV = "HPOBENCH_SWEEP_FAILURES"
+
+
+def _note_failure(job: str, error: str) -> None:
+    path = os.environ.get(FAILURES_ENV)
+    if not path:
+        return
+    line = (json.dumps({"job": job, "error": error}) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+    try:
+        os.write(fd, line)  # one write of one short line: jobs never interleave
+    finally:
+        os.close(fd)
+
+
+def cli() -> None:
+    """``main`` with the exit codes of this module's docstring."""
+    fd, failures = tempfile.mkstemp(prefix="hpobench-sweep-", suffix=".jsonl")
+    os.close(fd)
+    os.environ[FAILURES_ENV] = failures
+    try:
+        try:
+            main()
+            code = 0
+        except KeyboardInterrupt:
+            print("interrupted; rerun the same command to resume", file=sys.stderr)
+            code = 130
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if code == 1 and not paths.COMPOSED:
+                code = 2  # Hydra refused the command line before anything ran
+        with open(failures) as f:
+            failed = [json.loads(line) for line in f if line.strip()]
+    finally:
+        os.unlink(failures)
+    if failed:
+        print(f"sweep: {len(failed)} job(s) failed, the others ran:", file=sys.stderr)
+        for f in failed:
+            print(f"  [{f['job']}] {f['error']}", file=sys.stderr)
+        code = code or 3
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

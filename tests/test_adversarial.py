@@ -431,3 +431,230 @@ def test_joblib_workers_die_with_a_killed_sweep_and_a_relaunch_takes_over(tmp_pa
     p = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and "in use" not in p.stderr, p.stderr
     assert p.stdout.count("complete: ") == 2
+
+
+# ---------------------------------------------------------------------------------------
+# 4. The command line: one line per problem, one exit-code convention, sweeps go on
+# ---------------------------------------------------------------------------------------
+
+def test_ctrl_c_prints_one_line_and_the_same_command_resumes(tmp_path):
+    import signal
+    import time
+
+    args = [sys.executable, "-m", "runners.sweep", "budget=4", "benchmark.sleep_per_unit=0.02",
+            f"results_dir={tmp_path}"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while not list(tmp_path.rglob("evaluations.jsonl")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert err.strip() == "interrupted; rerun the same command to resume"
+    [meta] = tmp_path.rglob("run.json")
+    assert json.loads(meta.read_text())["status"] == "interrupted"
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "resuming" in again.stderr, again.stderr
+    assert json.loads(meta.read_text())["status"] == "complete"
+
+
+@pytest.mark.parametrize("override", ["method=hyperbnd", "method.etaa=2", "method.eta=1",
+                                      "budget=abc", "seed=-1"])
+def test_bad_input_exits_2_whether_hydra_or_hpobench_finds_it(tmp_path, override):
+    p = sweep(override, f"results_dir={tmp_path}")
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr
+    assert not list(tmp_path.rglob("run.json"))
+
+
+def test_a_multirun_runs_the_other_jobs_and_lists_the_bad_one(tmp_path):
+    p = sweep("-m", "method.eta=3,1,2", "budget=1", f"results_dir={tmp_path}")
+    assert p.returncode == 3, p.stderr
+    assert len(list(tmp_path.rglob("run.json"))) == 2
+    summary = p.stderr[p.stderr.index("sweep: 1 job(s) failed"):]
+    assert "method.eta=1" in summary and "method.eta: must be" in summary
+
+
+def test_a_multirun_runs_the_other_jobs_when_one_is_refused(tmp_path):
+    busy = tmp_path / "envelope" / "hyperband" / "budget=1" / "seed=0"
+    busy.mkdir(parents=True)
+    lock = Lock(busy).acquire()  # another process is running seed 0
+    try:
+        p = sweep("-m", "seed=0,1", "budget=1", f"results_dir={tmp_path}")
+    finally:
+        lock.release()
+    assert p.returncode == 3, p.stderr
+    assert [m.parent.name for m in tmp_path.rglob("run.json")] == ["seed=1"]
+    assert "in use by pid" in p.stderr[p.stderr.index("sweep: 1 job(s) failed"):]
+
+
+@pytest.mark.parametrize("kind", ["file", "long_name", "long_path", "cannot_create"])
+def test_a_results_dir_that_cannot_hold_runs_is_one_line(tmp_path, kind):
+    where = {"file": tmp_path / "afile", "long_name": tmp_path / ("x" * 300),
+             "long_path": tmp_path.joinpath(*["d" * 200] * 21), "cannot_create": "/proc/hpobench"}
+    (tmp_path / "afile").write_text("")
+    for mode in ([], ["-m"]):
+        p = sweep(*mode, "budget=1", f"results_dir={where[kind]}")
+        assert p.returncode == 2, p.stderr
+        assert p.stderr.startswith("error: results_dir: ") and p.stderr.count("\n") == 1, p.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# 5. Bad input for every field of every group: one line naming the field, before any work
+# ---------------------------------------------------------------------------------------
+
+#: keys that name or describe a group (not settings) or are composition machinery
+_NOT_SETTINGS = {"_target_", "name", "label", "description", "defaults"}
+#: bad values (as Hydra parses them from the command line: ``abc``, ``nan``, ``true``,
+#: ``[1]``, ``{a:1}``) by the kind of the shipped default; a ``None`` default means
+#: "optional <something>", and none of these is any setting's something
+_BAD = {
+    "number": ["abc", math.nan, math.inf, -math.inf, True, [1], {"a": 1}],
+    "bool": ["abc", 1, 0.5, [True]],
+    "str": [123, True, ["a"], {"a": 1}],
+    "none": [True, {"a": 1}],
+}
+#: values of the lists above that are legal for one field
+_LEGAL = {("executor.batch", "True"), ("progress", "True")}
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    return "none" if value is None else "other"
+
+
+_COMPOSED: dict = {}
+
+
+def _composed(group: str, option: str) -> dict:
+    """The plain config of ``group=option`` (composed once: Hydra takes ~0.1 s a time)."""
+    from omegaconf import OmegaConf
+
+    key = (group, option)
+    if key not in _COMPOSED:
+        pick = [f"{group}={option}"] if group else []
+        if group == "benchmark" and option == "table":
+            pick.append("method=random")
+        _COMPOSED[key] = OmegaConf.to_container(compose_cfg(pick), resolve=True)
+    return _COMPOSED[key]
+
+
+def _group_fields():
+    """(group, option, dotted field, shipped default) for every setting of every
+    conf/benchmark, conf/method and conf/executor file, nested factories included (a new
+    field in a YAML file is covered without touching this test)."""
+    out = []
+    for group in ("benchmark", "method", "executor"):
+        for f in sorted((ROOT / "conf" / group).glob("*.yaml")):
+            def walk(d, prefix):
+                for k, v in d.items():
+                    if k in _NOT_SETTINGS:
+                        continue
+                    if isinstance(v, dict):
+                        walk(v, f"{prefix}.{k}")
+                    else:
+                        out.append((group, f.stem, f"{prefix}.{k}", v))
+            walk(_composed(group, f.stem)[group], group)
+    for key in ("seed", "budget", "reuse", "progress"):
+        out.append(("", "", key, _composed("", "")[key]))
+    return out
+
+
+_FIELDS = _group_fields()
+_CASES = [pytest.param(g, opt, field, bad, id=f"{opt or 'run'}:{field}={bad!r}")
+          for g, opt, field, default in _FIELDS for bad in _BAD.get(_kind(default), [])
+          if (field, repr(bad)) not in _LEGAL]
+
+
+@pytest.mark.parametrize("group, option, field, bad", _CASES)
+def test_every_field_rejects_bad_values_with_one_line_naming_it(group, option, field, bad,
+                                                                 monkeypatch):
+    import copy
+
+    from hpobench.experiment import run_from_config
+
+    monkeypatch.setattr(_run_loop(), "execute", _no_work)
+    cfg = copy.deepcopy(_composed(group, option))
+    *path, last = field.split(".")
+    node = cfg
+    for k in path:
+        node = node[k]
+    node[last] = bad
+    with pytest.raises(ConfigError) as e:
+        run_from_config(cfg, run_dir=None)
+    msg = str(e.value)
+    assert msg.startswith(f"{field}:") and "\n" not in msg, msg
+
+
+def _run_loop():
+    """The run loop's class (``hpobench.run`` the attribute is the public function)."""
+    import importlib
+
+    return importlib.import_module("hpobench.run")._Loop
+
+
+def _no_work(self, *a, **k):
+    raise AssertionError("bad input reached the run loop")
+
+
+def test_the_field_list_covers_every_group_file():
+    covered = {(g, o) for g, o, _, _ in _FIELDS}
+    for group in ("benchmark", "method", "executor"):
+        for f in (ROOT / "conf" / group).glob("*.yaml"):
+            # a group without settings (random search) has nothing to break
+            text = [ln for ln in f.read_text().splitlines()
+                    if ln.strip() and not ln.lstrip().startswith("#")]
+            settings = [ln for ln in text if ln.split(":")[0].strip() not in _NOT_SETTINGS]
+            assert (group, f.stem) in covered or not settings, f
+
+
+@pytest.mark.parametrize("overrides, field", [
+    (["benchmark.max_resource=1e12"], "benchmark.max_resource"),
+    (["benchmark.max_resource=1000000000000"], "benchmark.max_resource"),
+    (["executor=dask", "executor.workers=0"], "executor.workers"),
+    (["executor=processes", "executor.workers=0"], "executor.workers"),
+    (["executor=processes", "executor.workers=100000"], "executor.workers"),
+    (["benchmark.weights=[nan,1,1,1]"], "benchmark.weights"),
+    (["benchmark.weights=[1,1,1]"], "benchmark.weights"),
+    (["method=grid", "method.points=100000"], "method.points"),
+    (["benchmark.optimum=[2,0.5,0.5,0.5]"], "benchmark.optimum"),
+    (["seed=1.5"], "seed"), (["seed=true"], "seed"),
+    (["progress=2"], "progress"), (["progress=yes"], "progress"),
+])
+def test_absurd_and_out_of_range_values_are_one_line(overrides, field, monkeypatch):
+    monkeypatch.setattr(_run_loop(), "execute", _no_work)
+    from hpobench.experiment import run_from_config
+
+    with pytest.raises(ConfigError) as e:
+        run_from_config(compose_cfg(overrides), run_dir=None)
+    assert str(e.value).startswith(f"{field}:"), str(e.value)
+
+
+# ---------------------------------------------------------------------------------------
+# 6. "Same rows serial or parallel": what `submitted` is
+# ---------------------------------------------------------------------------------------
+
+def test_submitted_is_an_execution_trace_outside_the_same_rows_claim():
+    from hpobench.results import TIMING_COLUMNS
+
+    b = EnvelopeBenchmark(max_resource=27)
+    serial = run_method("hyperband", b, budget=2)  # batched: a whole rung at once
+    parallel = run_method("hyperband", b, budget=2, executor=ProcessExecutor(2))
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
+    assert strip(serial.rows) == strip(parallel.rows)
+    assert [r["submitted"] for r in serial.rows] != [r["submitted"] for r in parallel.rows]
+    # so the documentation says so, next to wall_time, wherever it promises "same rows"
+    assert "submitted" in TIMING_COLUMNS
+    readme = (ROOT / "README.md").read_text()
+    assert "`submitted` are an execution trace" in readme
+    assert "same rows, serial or parallel\n  (apart from the execution trace: `wall_time`, " \
+           "`optimizer_time`, `elapsed`, `submitted`)" in readme

@@ -140,7 +140,7 @@ class EnvelopeBenchmark(Benchmark):
                       else space or lenet_space())
         d = len(self.space)
         self.max_resource = validate.integer("benchmark.max_resource", max_resource, low=1,
-                                             whole_floats=True)
+                                             high=validate.MAX_RESOURCE, whole_floats=True)
         validate.choice("benchmark.terminal", terminal, _TERMINAL_MODES)
         for field, v in (("width", width), ("decay", decay), ("spread", spread),
                          ("test_gap", test_gap), ("sleep_per_unit", sleep_per_unit)):
@@ -154,12 +154,12 @@ class EnvelopeBenchmark(Benchmark):
         self.terminal, self.nu_min, self.spread = terminal, float(nu_min), float(spread)
         self.test_gap, self.noise = float(test_gap), float(noise)
         self.eval_noise = float(eval_noise)
+        optimum = validate.optional(validate.numbers, "benchmark.optimum", optimum, length=d,
+                                    low=0, high=1)
+        weights = validate.optional(validate.numbers, "benchmark.weights", weights, length=d,
+                                    low=0)
         self.optimum = np.asarray(optimum if optimum is not None else _default_optimum(d), float)
         self.weights = np.asarray(weights if weights is not None else _default_weights(d), float)
-        for field, arr in (("optimum", self.optimum), ("weights", self.weights)):
-            if arr.shape != (d,):
-                raise ConfigError(f"benchmark.{field}: needs {d} values (one per parameter "
-                                  f"{list(self.space.names)}), got {arr.tolist()}")
         if np.any(self.optimum < 0) or np.any(self.optimum > 1):
             raise ConfigError("benchmark.optimum: unit-cube coordinates must lie in [0, 1]")
         if np.any(self.weights < 0) or self.weights.sum() <= 0:

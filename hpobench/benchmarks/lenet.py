@@ -56,6 +56,7 @@ import numpy as np
 from hpobench.benchmarks import mnist
 from hpobench.benchmarks.base import Benchmark
 from hpobench.benchmarks.lr_schedules import make_schedule
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.space import lenet_space
 from hpobench.trial import Evaluation
@@ -164,9 +165,8 @@ class LeNetBenchmark(Benchmark):
                  max_weight: float = 1e4):
         self.name = str(name)
         self.space = lenet_space()
-        if isinstance(max_resource, bool) or not isinstance(max_resource, int) or max_resource < 1:
-            raise ConfigError(f"benchmark.max_resource: must be an integer >= 1, got {max_resource!r}")
-        self.max_resource = max_resource
+        self.max_resource = validate.integer("benchmark.max_resource", max_resource, low=1,
+                                             high=validate.MAX_RESOURCE)
         self.max_batch_size = _int_or_none("max_batch_size", max_batch_size, 1)
         self.train_size = _int_or_none("train_size", train_size, 1, mnist.SIZES["train"])
         if hidden_activation not in ACTIVATIONS:
@@ -187,7 +187,7 @@ class LeNetBenchmark(Benchmark):
                               "cuda:<index>, mps")
         self.device = device
         self.threads = _int_or_none("threads", threads, 1)
-        self.data_dir = None if data_dir is None else str(data_dir)
+        self.data_dir = validate.optional(validate.text, "benchmark.data_dir", data_dir)
         if not isinstance(download, bool):
             raise ConfigError(f"benchmark.download: must be true or false, got {download!r}")
         self.download = download

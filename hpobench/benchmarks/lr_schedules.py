@@ -81,12 +81,14 @@ def make_schedule(name: str, *, examples_per_unit: int, decay_start: int = 10,
                   max_factor: float = 4.0) -> Callable[[int, float, int], float]:
     """The schedule called ``name``; every option is checked and named on error."""
     validate.choice("benchmark.lr_schedule", name, SCHEDULES)
+    # every option is checked, also those the chosen schedule ignores: a typo'd value
+    # must not wait silently for the day someone switches schedules
+    validate.integer("benchmark.decay_start", decay_start, low=0, note="(units)")
+    validate.number("benchmark.decay_rate", decay_rate, low=0)
+    validate.integer("benchmark.step_size", step_size, low=1, note="(iterations)")
+    validate.number("benchmark.max_factor", max_factor, low=1)
     if name == "constant":
         return Constant()
     if name == "step_exp":
-        validate.integer("benchmark.decay_start", decay_start, low=0, note="(units)")
-        validate.number("benchmark.decay_rate", decay_rate, low=0)
         return StepExp(int(examples_per_unit), decay_start, float(decay_rate))
-    validate.integer("benchmark.step_size", step_size, low=1, note="(iterations)")
-    validate.number("benchmark.max_factor", max_factor, low=1)
     return Triangular(step_size, float(max_factor))

@@ -43,6 +43,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from hpobench.benchmarks.base import Benchmark
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.space import Categorical, Int, SearchSpace
 from hpobench.trial import Evaluation
@@ -349,6 +350,8 @@ class TableBenchmark(Benchmark):
         self.path = None if path is None else str(path)
         self.table, self.name = table, name
         self.space = table.space
+        validate.optional(validate.integer, "benchmark.max_resource", max_resource, low=1,
+                          high=validate.MAX_RESOURCE, whole_floats=True)
         if max_resource is not None:
             if isinstance(max_resource, bool) or float(max_resource) not in table.grid \
                     or not float(max_resource).is_integer():
