@@ -136,6 +136,8 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         "slurm_array_task_id": os.environ.get("SLURM_ARRAY_TASK_ID"),
         "versions": res.versions(), **meta,
     }
+    if getattr(optimizer, "notes", None):  # a peer library's adapter says what it does differently
+        run_meta["method_notes"] = optimizer.notes  # the same dict: counts kept up to the end
     status = "failed"
     opened = False
 

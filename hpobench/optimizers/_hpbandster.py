@@ -76,11 +76,17 @@ def local_optimizer(kind: str, configspace, *, eta, min_budget, max_budget, **se
 @contextlib.contextmanager
 def numpy_global_state(state: np.random.RandomState):
     """Run HpBandSter's model code (it draws from ``np.random``'s global state) on
-    ``state`` instead, leaving the caller's global state as it was."""
+    ``state`` instead, leaving the caller's global state as it was (and its library
+    deprecation warnings silenced)."""
+    import warnings
+
     saved = np.random.get_state()
     np.random.set_state(state.get_state())
     try:
-        yield
+        with warnings.catch_warnings():  # ConfigSpace/pandas deprecations inside HpBandSter
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
     finally:
         state.set_state(np.random.get_state())
         np.random.set_state(saved)
