@@ -168,6 +168,8 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         "executor": type(executor).__name__, "workers": getattr(executor, "workers", 1),
         **rundir.host(), "versions": res.versions(), **meta,
     }
+    if getattr(optimizer, "notes", None):  # a peer library's adapter says what it does differently
+        run_meta["method_notes"] = optimizer.notes  # the same dict: counts kept up to the end
     status = "failed"
     opened = False
 

@@ -16,6 +16,32 @@ def method_names() -> list[str]:
     return sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
 
 
+def missing_requirement(method: str):
+    """The first module a method's adapter needs (its module's ``REQUIRES``) that is not
+    installed, or None.  Peer methods (the ``peers`` extra) are optional."""
+    import importlib
+    import importlib.util
+
+    target = OmegaConf.load(CONF / "method" / f"{method}.yaml").get("_target_", "")
+    module = importlib.import_module(target.rpartition(".")[0])
+    for name in getattr(module, "REQUIRES", ()):
+        if importlib.util.find_spec(name) is None:
+            return name
+    return None
+
+
+def method_params() -> list:
+    """:func:`method_names` as pytest parameters; a method whose optional library is not
+    installed is skipped, with the reason."""
+    out = []
+    for m in method_names():
+        need = missing_requirement(m)
+        marks = [pytest.mark.skip(reason=f"{m} needs {need!r}: pip install -c constraints.txt "
+                                         "-e '.[peers]'")] if need else []
+        out.append(pytest.param(m, marks=marks, id=m))
+    return out
+
+
 def compose_cfg(overrides: list[str]):
     """Compose ``conf/config.yaml`` with ``overrides`` (as the command line would)."""
     import runners.sweep  # noqa: F401  (registers the resolver the config uses)

@@ -16,7 +16,7 @@ from hpobench.results import TIMING_COLUMNS
 from hpobench.run import run
 from hpobench.space import Categorical, Float, Int, SearchSpace
 from hpobench.trial import Evaluation
-from tests.conftest import compose_cfg, method_names
+from tests.conftest import compose_cfg, method_params
 
 SETTINGS = [
     {},
@@ -74,7 +74,7 @@ def _run(method: str, batch, extra=()):
     return run(b, opt, budget=cfg.budget, seed=5, method_name=method, executor=ex), ex
 
 
-@pytest.mark.parametrize("method", method_names())
+@pytest.mark.parametrize("method", method_params())
 def test_batched_run_writes_the_rows_of_a_one_at_a_time_run(method):
     batched, ex = _run(method, "auto")
     assert ex.batches

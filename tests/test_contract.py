@@ -12,9 +12,9 @@ from hpobench.experiment import build
 from hpobench.results import TIMING_COLUMNS
 from hpobench.run import run
 from hpobench.trial import Evaluation
-from tests.conftest import compose_cfg, method_names
+from tests.conftest import compose_cfg, method_params
 
-METHODS = method_names()
+METHODS = method_params()
 # small but real: R=27 (s_max=3), a few R of budget
 SMALL = ["benchmark.max_resource=27", "budget=6"]
 
@@ -96,7 +96,8 @@ class _Flaky(EnvelopeBenchmark):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_failures_recorded_never_promoted_and_run_goes_on(method):
-    res, _ = _run(method, benchmark=_Flaky(max_resource=27))
+    # 12 R: methods that train every configuration to R see 12 of them (6 can all fail)
+    res, _ = _run(method, extra=("budget=12",), benchmark=_Flaky(max_resource=27))
     rows = res.rows
     failed = [r for r in rows if r["status"] == "failed"]
     assert failed, "the flaky benchmark should have produced failures"
