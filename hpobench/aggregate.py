@@ -3,11 +3,11 @@
 Everything here reads the ``evaluations.parquet`` files alone (plain pandas), so results
 can be aggregated on a machine without the code that wrote them.
 
-* :func:`load_results` finds every run under a results root and returns one tidy frame
-  (one row per evaluation) with the run's settings split into comparable parts:
-  ``context`` (the overrides that are not ``method.*``: e.g. ``budget=50``),
-  ``method_variant`` (the ``method.*`` overrides: e.g. ``method.bracket=2``) and ``sweep``
-  (the folders above ``<benchmark>/``, when several sweeps share a root).
+* :func:`load_results` (:func:`hpobench.loading.load`) finds every run under a results
+  root and returns one tidy frame (one row per evaluation) with each run's resolved
+  settings from ``run.json`` (``benchmark.width``, ``method.eta``, ...; digested into
+  ``context_key`` and ``method_key``), the override labels ``context`` (e.g.
+  ``budget=50``) and ``method_variant`` (e.g. ``method.bracket=2``), and ``sweep``.
 * :func:`incumbent_curve` is the curve of one run: after each evaluation, the *test* loss
   of the evaluation with the smallest *validation* loss so far (failed rows never become
   incumbents), against ``x = total_resource / (max_resource * budget_scale)``: multiples
@@ -18,8 +18,8 @@ can be aggregated on a machine without the code that wrote them.
   undefined until the first evaluation at R).
 * :func:`aggregate` puts the runs of each group on a common grid (:func:`make_grid`) and
   reduces across seeds: mean with standard error (default) or median with the
-  interquartile band.  A group is every setting that differs (:data:`GROUP_KEYS`), so runs
-  with different settings are never averaged together.
+  interquartile band.  A group is one set of resolved settings (:data:`GROUP_KEYS`), so
+  runs with different settings are never averaged together, even under one label.
 * :func:`ranks`, :func:`resource_to_target` and :func:`summary` give the per-benchmark
   ranks over resource and the paper's speed-up ratios against random search.
 
@@ -32,7 +32,6 @@ Example::
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -40,14 +39,19 @@ import pandas as pd
 
 from hpobench import validate
 from hpobench.errors import ConfigError
+from hpobench.loading import (  # noqa: F401 - read from here by the figure scripts
+    context_digest, find_runs, load, method_option, settings_of, split_settings, split_variant,
+    without_options)
 
-TABLE = "evaluations.parquet"
+load_results = load  # the name the figure scripts use
 
+#: Settings shared by methods that may be drawn side by side in one comparison: the
+#: resolved benchmark and run settings (``context_key``, from run.json), with the labels.
+CONTEXT_KEYS = ("sweep", "benchmark", "context", "context_key", "max_resource")
+#: What tells the methods of one context apart (``method_key``: resolved settings).
+METHOD_KEYS = ("method", "method_variant", "method_key", "budget_scale")
 #: Settings that identify a group of runs that may be averaged across seeds.
-GROUP_KEYS = ("sweep", "benchmark", "context", "max_resource", "method", "method_variant",
-              "budget_scale")
-#: Settings shared by methods that may be drawn side by side in one comparison.
-CONTEXT_KEYS = ("sweep", "benchmark", "context", "max_resource")
+GROUP_KEYS = CONTEXT_KEYS + METHOD_KEYS
 #: Settings of one run (a group plus the seed).
 RUN_KEYS = GROUP_KEYS + ("seed",)
 
@@ -55,136 +59,6 @@ GRIDS = ("log", "linear", "both")
 STATS = ("mean", "median")
 #: Which evaluations may become the incumbent: any resource, or the full resource R only.
 INCUMBENTS = ("any", "full")
-_REQUIRED = ("method", "benchmark", "seed", "total_resource", "val_loss", "test_loss",
-             "status", "max_resource")
-
-
-# -- reading -------------------------------------------------------------------------------
-def find_runs(root: str | Path) -> list[Path]:
-    """Every run directory (one holding ``evaluations.parquet``) under ``root``, sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(p.parent for p in root.rglob(TABLE))
-
-
-def split_variant(variant: str) -> list[str]:
-    """Split a Hydra ``override_dirname`` into its ``key=value`` items.
-
-    Commas inside brackets, braces or quotes belong to a value, not the separator:
-
-    >>> split_variant("benchmark.weights=[1,0.1],budget=50")
-    ['benchmark.weights=[1,0.1]', 'budget=50']
-    """
-    items, cur, depth, quote = [], [], 0, None
-    for ch in variant or "":
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "[{(":
-            depth += 1
-        elif ch in "]})":
-            depth = max(0, depth - 1)
-        elif ch == "," and depth == 0:
-            items.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    if cur:
-        items.append("".join(cur))
-    out: list[str] = []
-    for it in items:  # a piece without '=' continues the previous value
-        if "=" not in it and out:
-            out[-1] += "," + it
-        elif it:
-            out.append(it)
-    return out
-
-
-def _is_method_key(item: str) -> bool:
-    return item.split("=", 1)[0].lstrip("+~").startswith("method.")
-
-
-def split_settings(variant: str) -> tuple[str, str]:
-    """``(context, method_variant)``: the non-``method.*`` and the ``method.*`` overrides.
-
-    >>> split_settings("budget=50,method.bracket=2")
-    ('budget=50', 'method.bracket=2')
-    """
-    items = split_variant(variant)
-    ctx = ",".join(sorted(i for i in items if not _is_method_key(i)))
-    meth = ",".join(sorted(i for i in items if _is_method_key(i)))
-    return ctx, meth
-
-
-def method_option(method_variant: str, key: str) -> Optional[str]:
-    """The value of ``method.<key>`` in a method variant, or None.
-
-    >>> method_option("method.bracket=2,method.eta=3", "bracket")
-    '2'
-    """
-    for it in split_variant(method_variant):
-        k, _, v = it.partition("=")
-        if k.lstrip("+~") == f"method.{key}":
-            return v
-    return None
-
-
-def _sweep_prefix(rel: Path, benchmark: str, method: str) -> str:
-    """The folders above ``<benchmark>/<method>/`` in a run's path relative to the root."""
-    parts = rel.parts
-    for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == benchmark and parts[i + 1] == method:
-            return "/".join(parts[:i])
-    return "/".join(parts[:-1])  # an unusual layout: keep the whole path apart
-
-
-def load_results(root: str | Path, verbose: bool = False) -> pd.DataFrame:
-    """One tidy frame of every evaluation under ``root`` (empty frame if there is none).
-
-    Adds ``run_dir`` (relative to ``root``), ``sweep``, ``context``, ``method_variant`` and
-    ``row`` (the evaluation's position in its run) to the recorded columns.
-    """
-    root = Path(root)
-    frames = []
-    for run_dir in find_runs(root):
-        df = pd.read_parquet(run_dir / TABLE)
-        if df.empty:
-            continue
-        missing = [c for c in _REQUIRED if c not in df.columns]
-        if missing:
-            raise ConfigError(f"{run_dir / TABLE}: missing columns {missing}; is this an "
-                              "hpobench evaluations table?")
-        rel = run_dir.relative_to(root)
-        df = df.copy()
-        for col, default in (("variant", ""), ("budget_scale", 1.0)):
-            if col not in df.columns:
-                df[col] = default
-        df["variant"] = df["variant"].fillna("").astype(str)
-        df["budget_scale"] = df["budget_scale"].astype(float)
-        df["run_dir"] = str(rel)
-        df["sweep"] = _sweep_prefix(rel, str(df["benchmark"].iloc[0]), str(df["method"].iloc[0]))
-        ctx_meth = df["variant"].map(split_settings)
-        df["context"] = [c for c, _ in ctx_meth]
-        df["method_variant"] = [m for _, m in ctx_meth]
-        df["row"] = np.arange(len(df))
-        frames.append(df)
-        if verbose:
-            print(f"read {len(df):6d} rows  {rel}")
-    if not frames:
-        return pd.DataFrame(columns=[*_REQUIRED, "variant", "budget_scale", "run_dir", "sweep",
-                                     "context", "method_variant", "row"])
-    out = pd.concat(frames, ignore_index=True)
-    _check_one_run_per_dir(out)
-    return out
-
-
-def _check_one_run_per_dir(df: pd.DataFrame) -> None:
-    n = df.groupby("run_dir")[list(RUN_KEYS)].nunique()
-    bad = n[(n > 1).any(axis=1)]
-    if len(bad):
-        raise ConfigError(f"run directories holding rows of several runs: {list(bad.index)[:5]}")
 
 
 # -- one run -------------------------------------------------------------------------------
@@ -245,14 +119,18 @@ def incumbent_curve(run: pd.DataFrame, incumbent: str = "any") -> pd.DataFrame:
 
 
 def curves(df: pd.DataFrame, incumbent: str = "any") -> pd.DataFrame:
-    """Incumbent curves of every run in a :func:`load_results` frame, with the run keys;
-    ``incumbent`` as in :func:`incumbent_curve`."""
+    """Incumbent curves of every run in a :func:`load_results` frame, with the run keys
+    and settings columns; ``incumbent`` as in :func:`incumbent_curve`."""
     _check_incumbent(incumbent)
     parts = []
+    settings = [c for c in df.columns if c.startswith(("benchmark.", "method."))
+                or c in ("budget", "reuse")]
     for keys, run in df.groupby(list(RUN_KEYS) + ["run_dir"], sort=True, dropna=False):
         c = incumbent_curve(run, incumbent)
         for k, v in zip(list(RUN_KEYS) + ["run_dir"], keys):
             c[k] = v
+        for k in settings:  # the run's resolved settings (one value per run)
+            c[k] = run[k].iloc[0]
         parts.append(c)
     if not parts:
         return pd.DataFrame(columns=["x", "total_resource", "incumbent_val", "incumbent_test",
@@ -369,7 +247,7 @@ def ranks(agg: pd.DataFrame, grid: Optional[Sequence[float]] = None,
     """
     out = []
     for keys, ctx in agg.groupby(list(CONTEXT_KEYS), sort=True, dropna=False):
-        members = list(ctx.groupby(["method", "method_variant", "budget_scale"], sort=True))
+        members = list(ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False))
         if len(members) < 2:
             continue
         lo = max(m["x"].min() for _, m in members)
@@ -385,11 +263,11 @@ def ranks(agg: pd.DataFrame, grid: Optional[Sequence[float]] = None,
             part = pd.DataFrame({"x": xs[keep], "rank": rr})
             for k, v in zip(CONTEXT_KEYS, keys):
                 part[k] = v
-            part["method"], part["method_variant"], part["budget_scale"] = mk
+            for k, v in zip(METHOD_KEYS, mk):
+                part[k] = v
             out.append(part)
     if not out:
-        return pd.DataFrame(columns=[*CONTEXT_KEYS, "method", "method_variant",
-                                     "budget_scale", "x", "rank"])
+        return pd.DataFrame(columns=[*CONTEXT_KEYS, *METHOD_KEYS, "x", "rank"])
     return pd.concat(out, ignore_index=True)
 
 
@@ -433,12 +311,11 @@ def summary(curves_df: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
         if len(base):
             _, target, _, _ = final_values(base)
             base_x = resource_to_target(base, target) if math.isfinite(target) else math.nan
-        for mkeys, g in ctx.groupby(["method", "method_variant", "budget_scale"], sort=True):
+        for mkeys, g in ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False):
             x_end, mean, sem, n = final_values(g)
             x_t = resource_to_target(g, target) if math.isfinite(target) else math.nan
             rows.append({**dict(zip(CONTEXT_KEYS, ckeys)),
-                         "method": mkeys[0], "method_variant": mkeys[1],
-                         "budget_scale": mkeys[2], "seeds": n, "x_end": x_end,
+                         **dict(zip(METHOD_KEYS, mkeys)), "seeds": n, "x_end": x_end,
                          "final_mean": mean, "final_sem": sem, "target": target,
                          "x_to_target": x_t,
                          "speedup": base_x / x_t if x_t and math.isfinite(x_t) else math.nan})
@@ -462,7 +339,14 @@ def select(df: pd.DataFrame, key: Iterable) -> pd.DataFrame:
 
 def describe_context(key: Iterable) -> str:
     """A short human label of a context: ``envelope (R=81, budget=50)``."""
-    sweep, bench, ctx, R = key
+    sweep, bench, ctx, R = label_parts(key)
     bits = [f"R={R}"] + ([ctx] if ctx else [])
     lead = f"{sweep}: " if sweep else ""
     return f"{lead}{bench} ({', '.join(bits)})"
+
+
+def label_parts(key: Iterable) -> tuple:
+    """(sweep, benchmark, context label, R) of a :data:`CONTEXT_KEYS` tuple (the labels
+    are unique per ``context_key``: :func:`hpobench.loading.load` makes them so)."""
+    k = dict(zip(CONTEXT_KEYS, key))
+    return k["sweep"], k["benchmark"], k["context"], k["max_resource"]

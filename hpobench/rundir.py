@@ -39,7 +39,7 @@ def identity(benchmark, optimizer, *, method_name: str, seed: int, budget: float
     }
     if config is not None:
         out["config"] = {k: _without_labels(config[k]) for k in RESULT_KEYS if k in config}
-    return json.loads(_canonical(out))
+    return json.loads(canonical(out))
 
 
 def check_same_run(run_dir: Path, previous: dict, settings: dict) -> None:
@@ -93,7 +93,8 @@ def write(run_dir: Optional[Path], meta: dict, durable: bool = True) -> None:
         res.write_json(Path(run_dir) / res.RUN_JSON, meta, durable=durable)
 
 
-def _canonical(x: Any) -> str:
+def canonical(x: Any) -> str:
+    """JSON text with sorted keys: equal settings give equal text (NaN included)."""
     return json.dumps(x, sort_keys=True, default=res.json_default)
 
 
@@ -112,10 +113,10 @@ def _differences(a: Any, b: Any, path: str):
                        _show(b[k]) if k in b else "(none)")
             else:
                 yield from _differences(a[k], b[k], f"{path}.{k}")
-    elif _canonical(a) != _canonical(b):  # NaN equals NaN here, as it should for settings
+    elif canonical(a) != canonical(b):  # NaN equals NaN here, as it should for settings
         yield (path, _show(a), _show(b))
 
 
 def _show(v: Any) -> str:
-    s = _canonical(v)
+    s = canonical(v)
     return s if len(s) <= 60 else s[:57] + "..."
