@@ -30,7 +30,7 @@ def _plain(cfg) -> dict:
     return dict(cfg)
 
 
-def _resolve_target(path: str, group: str):
+def resolve_target(path: str, group: str):
     from hydra.utils import get_class, get_method
 
     try:
@@ -52,7 +52,7 @@ def instantiate(group: str, cfg: dict, **runtime: Any):
     for k in _META_KEYS:
         if not (k == "name" and group == "benchmark"):  # a benchmark takes its name
             cfg.pop(k, None)
-    cls = _resolve_target(target, group)
+    cls = resolve_target(target, group)
     sig = inspect.signature(cls)
     params = sig.parameters
     takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
