@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -67,6 +69,86 @@ def check_same_run(run_dir: Path, previous: dict, settings: dict) -> None:
         more = f"; and {len(diffs) - 3} more" if len(diffs) > 3 else ""
         raise ConfigError(f"run_dir: {run_dir} holds a run with other settings ({shown}{more}); "
                           "choose another results_dir or remove that directory")
+
+
+class RunDirectory:
+    """One run's directory (``path`` None: a run kept in memory): the identity check,
+    the lock, the recorded rows and ``run.json``, in the order a run needs them.
+
+    ``finished()`` (before anything is written), then ``lock()``, ``open()``, any number
+    of ``record()``, and ``close()`` (always, in a ``finally``).
+    """
+
+    def __init__(self, path, settings: dict, meta: dict, compact_every: int = 2000):
+        self.path = Path(path).resolve() if path is not None else None
+        self.settings = settings
+        #: run.json's fields other than the loop's progress and the times
+        self.meta = meta
+        self.recorder = res.Recorder(self.path, compact_every=compact_every)
+        self.started = datetime.now(timezone.utc).isoformat()
+        self._lock = None
+        self._opened = False
+
+    def finished(self) -> Optional[tuple[list[dict], dict]]:
+        """Refuse a directory holding a run with other settings (nothing written yet);
+        for a complete run, ``(its rows, its run.json)``; else None."""
+        if self.path is None:
+            return None
+        previous = read(self.path)
+        check_same_run(self.path, previous, self.settings)
+        if previous.get("status") not in ("complete", "finished"):
+            return None
+        rows = res.Recorder(self.path).load_existing()
+        if len(rows) != previous.get("n_evaluations"):  # never "complete: 0 evaluations"
+            raise ConfigError(
+                f"{self.path}: run.json says the run is complete with "
+                f"{previous.get('n_evaluations')} evaluations but {res.TABLE} holds "
+                f"{len(rows) if (self.path / res.TABLE).exists() else 'none (missing)'}; "
+                "restore it, or remove the directory to run again")
+        print(f"hpobench: {self.path} is complete ({len(rows)} evaluations); nothing to do",
+              file=sys.stderr)
+        return rows, previous
+
+    def lock(self) -> None:
+        """Create the directory and take its lock (one writer at a time)."""
+        if self.path is not None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._lock = res.Lock(self.path).acquire()
+
+    def open(self) -> tuple[list[dict], dict]:
+        """The rows recorded so far and, when there are some, run.json as it was (read
+        again, and its settings checked again, now that the lock is held)."""
+        rows = self.recorder.load_existing()
+        self.recorder.open(rows)
+        self._opened = True
+        previous: dict = {}
+        if rows:
+            previous = read(self.path)
+            check_same_run(self.path, previous, self.settings)
+        return rows, previous
+
+    def record(self, status: str, progress: dict, ended: Optional[str] = None,
+               durable: bool = True) -> None:
+        """Write run.json: :attr:`meta`, the status and times, and the loop's
+        ``progress`` (``durable=False`` for an interim "running" record)."""
+        write(self.path, {**self.meta, "status": status, "started": self.started,
+                          "ended": ended, **progress}, durable=durable)
+
+    def close(self, status: str, progress: dict, on_complete=lambda: None) -> None:
+        """Compact the rows (only if they were read: never overwrite a table we failed
+        to read), write the final run.json, run ``on_complete`` for a complete run (e.g.
+        drop its checkpoints), then release the lock."""
+        try:
+            if self._opened:
+                self.recorder.compact()
+            complete = status in ("complete", "finished")
+            self.record(status, progress, ended=datetime.now(timezone.utc).isoformat())
+            self.recorder.close(remove_journal=complete)
+            if complete:
+                on_complete()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
 
 def host() -> dict:
