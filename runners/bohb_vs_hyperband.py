@@ -27,7 +27,7 @@ import pandas as pd
 from hpobench import aggregate as ag
 from hpobench.benchmarks.envelope import EnvelopeBenchmark
 from hpobench.errors import ConfigError
-from hpobench.stats import mean_se, paired_test, summary
+from hpobench.stats import mean_se, paired_test, seed_statistics
 
 METHODS = ("bohb", "hyperband")
 TERMINALS = ("structured", "iid")
@@ -128,7 +128,7 @@ def _fmt(m, se, digits=4):
 
 def table(errors: pd.DataFrame, nu: pd.DataFrame, anatomy: pd.DataFrame, seed: int = 0) -> str:
     rng = np.random.default_rng(seed)
-    s = summary(errors, rng, by=("benchmark", "budget", "method"))
+    s = seed_statistics(errors, rng, by=("benchmark", "budget", "method"))
     lines = ["| benchmark | budget (R) | method | n | test error mean ± s.e. | IQM [95% CI] |",
              "|---|---|---|---|---|---|"]
     for r in s.itertuples():
