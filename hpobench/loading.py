@@ -46,6 +46,15 @@ from hpobench.errors import ConfigError
 from hpobench.results import RUN_JSON, TABLE
 from hpobench.rundir import canonical
 
+#: Settings shared by methods that may be drawn side by side in one comparison: the
+#: resolved benchmark and run settings (``context_key``, from run.json), with the labels.
+CONTEXT_KEYS = ("sweep", "benchmark", "context", "context_key", "max_resource")
+#: What tells the methods of one context apart (``method_key``: resolved settings).
+METHOD_KEYS = ("method", "method_variant", "method_key", "budget_scale")
+#: Settings that identify a group of runs that may be averaged across seeds.
+GROUP_KEYS = CONTEXT_KEYS + METHOD_KEYS
+#: Settings of one run (a group plus the seed).
+RUN_KEYS = GROUP_KEYS + ("seed",)
 #: Columns every evaluations table must have.
 REQUIRED = ("method", "benchmark", "seed", "total_resource", "val_loss", "test_loss",
             "status", "max_resource")
