@@ -16,7 +16,8 @@ from hpobench.optimizers.asha import ASHA, promotable
 from hpobench.run import run
 from hpobench.samplers import RandomSampler
 from hpobench.samplers.kde import KDESampler
-from hpobench.space import Categorical, Float, SearchSpace, lenet_space
+from hpobench.benchmarks.spaces import lenet_space
+from hpobench.space import Categorical, Float, SearchSpace
 from hpobench.trial import Evaluation
 from tests.conftest import compose_cfg
 

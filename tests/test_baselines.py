@@ -22,7 +22,8 @@ from hpobench.optimizers import _skopt_space as kspace
 from hpobench.results import COLUMNS
 from hpobench.run import run
 from hpobench.seeding import optimizer_rng
-from hpobench.space import Categorical, Float, Int, SearchSpace, lenet_space
+from hpobench.benchmarks.spaces import lenet_space
+from hpobench.space import Categorical, Float, Int, SearchSpace
 from hpobench.trial import Evaluation
 from tests.conftest import compose_cfg
 

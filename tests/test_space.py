@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hpobench.errors import ConfigError
-from hpobench.space import Categorical, Float, Int, SearchSpace, lenet_space
+from hpobench.benchmarks.spaces import lenet_space
+from hpobench.space import Categorical, Float, Int, SearchSpace
 
 
 def test_lenet_space_is_the_papers():

@@ -48,7 +48,8 @@ import numpy as np
 from hpobench.benchmarks.base import Benchmark
 from hpobench import validate
 from hpobench.errors import ConfigError
-from hpobench.space import SearchSpace, lenet_space
+from hpobench.benchmarks.spaces import lenet_space
+from hpobench.space import SearchSpace
 from hpobench.trial import Evaluation
 
 _MASK = (1 << 64) - 1

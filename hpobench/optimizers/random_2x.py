@@ -10,7 +10,7 @@ same thing as two.
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> RandomSearch2x(lenet_space(), 81, rng=np.random.default_rng(0)).budget_scale
     2
 """
