@@ -9,6 +9,7 @@ measured in the same process run.
 ``wrappers``             3. TPE / GP / forest adapters vs their libraries called directly
 ``paper_sweep``          4. every method x 20 seeds at 50 R through one Hydra multirun
 ``lenet_throughput``     5. LeNet training through the benchmark vs a bare PyTorch loop
+``upkeep``               6. each micro-optimisation vs the plain library call it replaces
 =======================  ===============================================================
 
 ``python -m runners.bench`` runs them and prints the table; the library (``hpobench``)

@@ -16,7 +16,9 @@ from hpobench.run import RunResult, run
 from hpobench.seeding import optimizer_rng
 
 #: keys of a method/benchmark config that are not constructor arguments
-_META_KEYS = ("name", "label", "description")
+#: (``budget_scale``: a method run as several searches side by side, e.g. random_2x,
+#: gets that many times the budget; a run setting, read by :func:`run_from_config`)
+_META_KEYS = ("name", "label", "description", "budget_scale")
 
 
 def _plain(cfg) -> dict:
@@ -112,4 +114,5 @@ def run_from_config(cfg, run_dir: Optional[str | Path] = None, variant: str = ""
     return run(benchmark, optimizer, budget=c.get("budget", 50), seed=c.get("seed", 0),
                method_name=c["method"].get("name", type(optimizer).__name__.lower()),
                run_dir=run_dir, reuse=reuse, executor=executor, meta=meta,
-               progress=c.get("progress"), variant=variant)
+               progress=c.get("progress"), variant=variant,
+               budget_scale=c["method"].get("budget_scale", 1))

@@ -100,7 +100,8 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         method_name: str, run_dir: Optional[str | Path] = None, reuse: bool = True,
         executor: Optional[Executor] = None, meta: Optional[dict] = None,
         progress: Optional[bool] = None, variant: str = "",
-        min_resource: Optional[float] = None, compact_every: int = 2000) -> RunResult:
+        min_resource: Optional[float] = None, budget_scale: float = 1,
+        compact_every: int = 2000) -> RunResult:
     """Run ``optimizer`` on ``benchmark`` until ``budget`` x R units are spent.
 
     ``run_dir``: where ``evaluations.parquet`` and ``run.json`` go (``None``: in memory
@@ -108,11 +109,12 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     ``run.json`` says ``complete`` is left alone; one holding a run with other settings is
     refused (:mod:`hpobench.rundir`).  ``variant`` labels the settings that distinguish
     this run beyond benchmark, method and seed (recorded in every row).
+    ``budget_scale``: a method run as that many searches side by side (random_2x: 2)
+    gets that many times the budget; its rows say so, so curves can be drawn against
+    resource per search.
     """
     check_max_resource(optimizer, benchmark)
-    # a method may run several searches side by side (random_2x): it gets budget_scale times
-    # the budget, and its rows say so, so curves can be drawn against resource per search
-    scale = float(getattr(optimizer, "budget_scale", 1))
+    scale = validate.number("budget_scale", budget_scale, low=1)
     limit = scale * check_budget(
         budget, benchmark, min_resource if min_resource is not None else _min_resource(optimizer))
     check = getattr(benchmark, "check_method", None)
@@ -120,7 +122,8 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         check(optimizer)
     meta = dict(meta or {})
     settings = rundir.identity(benchmark, optimizer, method_name=method_name, seed=seed,
-                               budget=budget, reuse=reuse, config=meta.get("config"))
+                               budget=budget, reuse=reuse, config=meta.get("config"),
+                               budget_scale=scale)
     executor = executor or SerialExecutor()
     directory = rundir.RunDirectory(run_dir, settings, {
         "method": method_name, "benchmark": benchmark.name, "seed": seed, "budget": budget,

@@ -32,13 +32,15 @@ _LABEL_KEYS = ("label", "description")
 
 
 def identity(benchmark, optimizer, *, method_name: str, seed: int, budget: float,
-             reuse: bool, config: Optional[dict] = None) -> dict:
+             reuse: bool, config: Optional[dict] = None, budget_scale: float = 1) -> dict:
     """The settings that make a run what it is, as plain JSON values."""
     out: dict[str, Any] = {
         "benchmark": benchmark.name, "benchmark_settings": benchmark.settings(),
         "method": method_name, "method_settings": optimizer.settings(),
         "seed": seed, "budget": budget, "reuse": reuse,
     }
+    if budget_scale != 1:  # (absent when 1, so runs recorded before it are the same runs)
+        out["budget_scale"] = budget_scale
     if config is not None:
         out["config"] = {k: _without_labels(config[k]) for k in RESULT_KEYS if k in config}
     return json.loads(canonical(out))

@@ -1,6 +1,6 @@
 """Measure the harness against its baselines: prints a table and writes it as JSON.
 
-    python -m runners.bench --quick          # under a minute: parts 1, 2, 3, 5
+    python -m runners.bench --quick          # under a minute: parts 1, 2, 3, 5, 6
     python -m runners.bench                  # everything, incl. the paper-scale sweep (part 4)
     python -m runners.bench --parts 1,2 --repeats 11 --out /tmp/bench.json
 
@@ -19,11 +19,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarking import hyperband_overhead, lenet_throughput, paper_sweep, run_loop, wrappers
+from benchmarking import (hyperband_overhead, lenet_throughput, paper_sweep, run_loop, upkeep,
+                          wrappers)
 from benchmarking.common import CLOCKS, Line, not_available
 
 PARTS = {1: "Hyperband overhead", 2: "run loop per evaluation", 3: "wrapper overhead",
-         4: "paper-scale sweep", 5: "LeNet throughput"}
+         4: "paper-scale sweep", 5: "LeNet throughput", 6: "micro-optimisations' upkeep"}
 DEFAULT_OUT = Path("results") / "bench" / "bench.json"  # results/ is git-ignored
 
 
@@ -59,6 +60,8 @@ def measure(parts: list[int], s: dict, quick: bool, smoke: bool) -> list[Line]:
         elif part == 5:
             lines += (lenet_throughput.lenet_throughput(quick=quick) if not smoke else
                       [not_available("lenet_throughput", "skipped in --smoke")])
+        elif part == 6:
+            lines += upkeep.upkeep(s["repeats"], clock=clock)
         print(f"[{part}] {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     return lines
 

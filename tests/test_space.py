@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from hpobench.errors import ConfigError
 from hpobench.benchmarks.spaces import lenet_space
+from hpobench.errors import ConfigError
 from hpobench.space import Categorical, Float, Int, SearchSpace
 
 

@@ -16,9 +16,9 @@ import struct
 import numpy as np
 import pytest
 
+from hpobench.benchmarks.spaces import lenet_space
 from hpobench.optimizers import Hyperband
 from hpobench.seeding import optimizer_rng, trial_seed, trial_seeds
-from hpobench.benchmarks.spaces import lenet_space
 from hpobench.space import Categorical, Float, Int, SearchSpace
 from hpobench.trial import Evaluation, Job
 

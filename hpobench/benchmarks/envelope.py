@@ -47,8 +47,8 @@ import numpy as np
 
 from hpobench.benchmarks.base import Benchmark
 from hpobench import validate
-from hpobench.errors import ConfigError
 from hpobench.benchmarks.spaces import lenet_space
+from hpobench.errors import ConfigError
 from hpobench.space import SearchSpace
 from hpobench.trial import Evaluation
 

@@ -56,8 +56,8 @@ import numpy as np
 from hpobench.benchmarks import mnist
 from hpobench.benchmarks.base import Benchmark
 from hpobench.benchmarks.lr_schedules import make_schedule
-from hpobench.errors import ConfigError
 from hpobench.benchmarks.spaces import lenet_space
+from hpobench.errors import ConfigError
 from hpobench.trial import Evaluation
 
 HIDDEN = 500
