@@ -4,15 +4,15 @@ Each line times the optimised code (``measured``) against the plain library call
 replaces (``baseline``) on the work of one Hyperband iteration at R=81, eta=3 (206
 evaluations of 143 trials), and its note says the saving as a share of that iteration
 run through ``run`` in memory.  A saving under :data:`WORTH` of the iteration does not
-pay for a reimplementation's upkeep: such code is folded back to the plain call.
+pay for a reimplementation's upkeep: such code is folded back to the plain call (as
+``Job``'s hand-written ``__init__`` was: it saved -0.2% of an iteration).
 
     python -m runners.bench --parts 6
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable
 
 from benchmarking.common import ETA, R, Line, interleaved_medians
 from benchmarking.hyperband_overhead import _hyperband_run, bare_batches, bare_calls, bare_jobs
@@ -22,19 +22,6 @@ from hpobench.benchmarks.envelope import EnvelopeBenchmark
 WORTH = 0.05
 
 
-@dataclass(frozen=True)
-class _PlainJob:
-    """:class:`hpobench.trial.Job` with the generated frozen ``__init__``."""
-
-    job_id: int
-    trial_id: int
-    config: dict
-    resource: float
-    iteration: Optional[int] = None
-    bracket: Optional[int] = None
-    rung: Optional[int] = None
-
-
 def upkeep(repeats: int = 5, clock: Callable[[], float] = time.perf_counter) -> list[Line]:
     """One line per micro-optimisation (see the module docstring)."""
     import numpy as np
@@ -42,14 +29,11 @@ def upkeep(repeats: int = 5, clock: Callable[[], float] = time.perf_counter) -> 
 
     from hpobench.seeding import trial_seed, trial_seeds
     from hpobench.tables import rows_to_frame, rows_to_table
-    from hpobench.trial import Job
 
     b = EnvelopeBenchmark(max_resource=R)
     rows = _hyperband_run(b, None).rows
     jobs = bare_jobs(rows, b, 0)
     trials = sorted({r["trial_id"] for r in rows})
-    fields = [(r["job_id"], r["trial_id"], {}, r["resource"], r["iteration"], r["bracket"],
-               r["rung"]) for r in rows]
 
     def seeds_plain():
         return [int(np.random.SeedSequence([0, 1, t]).generate_state(1, np.uint32)[0])
@@ -62,8 +46,6 @@ def upkeep(repeats: int = 5, clock: Callable[[], float] = time.perf_counter) -> 
         "table": lambda: rows_to_table(rows),
         "table_plain": lambda: pa.Table.from_pandas(rows_to_frame(rows)),
         "batched": bare_batches(b, jobs, rows), "calls": bare_calls(b, jobs),
-        "job": lambda: [Job(*f) for f in fields],
-        "job_plain": lambda: [_PlainJob(*f) for f in fields],
     }, repeats, clock=clock)
     it = t["iteration"]
     ms = 1e3
@@ -84,6 +66,4 @@ def upkeep(repeats: int = 5, clock: Callable[[], float] = time.perf_counter) -> 
              f"tables.rows_to_table (column by column) vs pa.Table.from_pandas, {len(rows)} rows"),
         line("evaluate_many", "batched", "calls",
              "EnvelopeBenchmark.evaluate_many (one call per rung) vs evaluate per job"),
-        line("job_init", "job", "job_plain",
-             f"Job's hand-written __init__ vs the generated frozen one, {len(rows)} jobs"),
     ]

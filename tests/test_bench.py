@@ -16,7 +16,7 @@ PARTS_IN_QUICK = {  # every line --quick must name, whatever this machine has in
     "random_loop_overhead_per_eval",
     "random_loop_overhead_per_eval_in_memory", "wrapper_overhead_tpe", "wrapper_overhead_gp",
     "wrapper_overhead_rf", "lenet_throughput", "upkeep_trial_seeds", "upkeep_rows_to_table",
-    "upkeep_evaluate_many", "upkeep_job_init",
+    "upkeep_evaluate_many",
 }
 
 
