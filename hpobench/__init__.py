@@ -14,5 +14,6 @@ __version__ = "0.1.0"
 # imported after the module hpobench.run has been loaded (by hpobench.api), so the name
 # `hpobench.run` is this function while `from hpobench.run import ...` still finds the module
 from hpobench.api import FunctionBenchmark, method_names, run  # noqa: E402
+from hpobench.loading import load  # noqa: E402  (hpobench.load(DIR): every run under DIR, one frame)
 
-__all__ = ["FunctionBenchmark", "method_names", "run"]
+__all__ = ["FunctionBenchmark", "load", "method_names", "run"]

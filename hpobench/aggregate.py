@@ -1,27 +1,22 @@
-"""From run directories to comparable curves: incumbents, seed aggregates, ranks, speed-ups.
+"""Comparisons of methods, and the one import the figure scripts need.
 
-Everything here reads the ``evaluations.parquet`` files alone (plain pandas), so results
-can be aggregated on a machine without the code that wrote them.
+The pieces live in their own modules; this one re-exports them, so ``from hpobench
+import aggregate as ag`` gives the whole path from run directories to comparisons:
 
-* :func:`load_results` finds every run under a results root and returns one tidy frame
-  (one row per evaluation) with the run's settings split into comparable parts:
-  ``context`` (the overrides that are not ``method.*``: e.g. ``budget=50``),
-  ``method_variant`` (the ``method.*`` overrides: e.g. ``method.bracket=2``) and ``sweep``
-  (the folders above ``<benchmark>/``, when several sweeps share a root).
-* :func:`incumbent_curve` is the curve of one run: after each evaluation, the *test* loss
-  of the evaluation with the smallest *validation* loss so far (failed rows never become
-  incumbents), against ``x = total_resource / (max_resource * budget_scale)``: multiples
-  of R per search (``random_2x`` runs two searches, so its curve at ``x`` used ``2x R``).
-  ``incumbent="any"`` (default) lets every evaluation compete, at any resource, as
-  Algorithm 1 (line 11) of the Hyperband paper says; ``incumbent="full"`` only the
-  evaluations at the full resource R, as many libraries report (the incumbent is then
-  undefined until the first evaluation at R).
-* :func:`aggregate` puts the runs of each group on a common grid (:func:`make_grid`) and
-  reduces across seeds: mean with standard error (default) or median with the
-  interquartile band.  A group is every setting that differs (:data:`GROUP_KEYS`), so runs
-  with different settings are never averaged together.
-* :func:`ranks`, :func:`resource_to_target` and :func:`summary` give the per-benchmark
-  ranks over resource and the paper's speed-up ratios against random search.
+* loading (:mod:`hpobench.loading`): :func:`load_results` (= :func:`hpobench.load`)
+  reads every run under a folder with its resolved settings from ``run.json``
+  (``benchmark.width``, ``method.eta``, ...; digested into ``context_key`` and
+  ``method_key``, which is how runs are grouped) and the override labels ``context``
+  and ``method_variant``;
+* incumbent curves (:mod:`hpobench.incumbents`): :func:`incumbent_curve`,
+  :func:`curves`, and the seed aggregates :func:`aggregate` on :func:`make_grid` grids;
+* comparisons (here): :func:`ranks` of the seed-mean curves over resource per context,
+  :func:`resource_to_target`, :func:`final_values` and the speed-up table
+  :func:`summary` against random search; :func:`contexts`, :func:`select` and
+  :func:`describe_context` to walk the comparison contexts.
+
+Everything reads the ``evaluations.parquet`` and ``run.json`` files alone (plain pandas),
+so results can be aggregated on a machine without the code that wrote them.
 
 Example::
 
@@ -32,331 +27,19 @@ Example::
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from hpobench import validate
-from hpobench.errors import ConfigError
+from hpobench.incumbents import (  # noqa: F401 - re-exported for the figure scripts
+    GRIDS, INCUMBENTS, STATS, _group_span, _matrix, aggregate, curves, incumbent_curve,
+    make_grid, step_values)
+from hpobench.loading import (  # noqa: F401 - re-exported for the figure scripts
+    CONTEXT_KEYS, GROUP_KEYS, METHOD_KEYS, RUN_KEYS, context_digest, find_runs, load,
+    method_option, settings_of, split_settings, split_variant, without_options)
 
-TABLE = "evaluations.parquet"
-
-#: Settings that identify a group of runs that may be averaged across seeds.
-GROUP_KEYS = ("sweep", "benchmark", "context", "max_resource", "method", "method_variant",
-              "budget_scale")
-#: Settings shared by methods that may be drawn side by side in one comparison.
-CONTEXT_KEYS = ("sweep", "benchmark", "context", "max_resource")
-#: Settings of one run (a group plus the seed).
-RUN_KEYS = GROUP_KEYS + ("seed",)
-
-GRIDS = ("log", "linear", "both")
-STATS = ("mean", "median")
-#: Which evaluations may become the incumbent: any resource, or the full resource R only.
-INCUMBENTS = ("any", "full")
-_REQUIRED = ("method", "benchmark", "seed", "total_resource", "val_loss", "test_loss",
-             "status", "max_resource")
-
-
-# -- reading -------------------------------------------------------------------------------
-def find_runs(root: str | Path) -> list[Path]:
-    """Every run directory (one holding ``evaluations.parquet``) under ``root``, sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(p.parent for p in root.rglob(TABLE))
-
-
-def split_variant(variant: str) -> list[str]:
-    """Split a Hydra ``override_dirname`` into its ``key=value`` items.
-
-    Commas inside brackets, braces or quotes belong to a value, not the separator:
-
-    >>> split_variant("benchmark.weights=[1,0.1],budget=50")
-    ['benchmark.weights=[1,0.1]', 'budget=50']
-    """
-    items, cur, depth, quote = [], [], 0, None
-    for ch in variant or "":
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "[{(":
-            depth += 1
-        elif ch in "]})":
-            depth = max(0, depth - 1)
-        elif ch == "," and depth == 0:
-            items.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    if cur:
-        items.append("".join(cur))
-    out: list[str] = []
-    for it in items:  # a piece without '=' continues the previous value
-        if "=" not in it and out:
-            out[-1] += "," + it
-        elif it:
-            out.append(it)
-    return out
-
-
-def _is_method_key(item: str) -> bool:
-    return item.split("=", 1)[0].lstrip("+~").startswith("method.")
-
-
-def split_settings(variant: str) -> tuple[str, str]:
-    """``(context, method_variant)``: the non-``method.*`` and the ``method.*`` overrides.
-
-    >>> split_settings("budget=50,method.bracket=2")
-    ('budget=50', 'method.bracket=2')
-    """
-    items = split_variant(variant)
-    ctx = ",".join(sorted(i for i in items if not _is_method_key(i)))
-    meth = ",".join(sorted(i for i in items if _is_method_key(i)))
-    return ctx, meth
-
-
-def method_option(method_variant: str, key: str) -> Optional[str]:
-    """The value of ``method.<key>`` in a method variant, or None.
-
-    >>> method_option("method.bracket=2,method.eta=3", "bracket")
-    '2'
-    """
-    for it in split_variant(method_variant):
-        k, _, v = it.partition("=")
-        if k.lstrip("+~") == f"method.{key}":
-            return v
-    return None
-
-
-def _sweep_prefix(rel: Path, benchmark: str, method: str) -> str:
-    """The folders above ``<benchmark>/<method>/`` in a run's path relative to the root."""
-    parts = rel.parts
-    for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == benchmark and parts[i + 1] == method:
-            return "/".join(parts[:i])
-    return "/".join(parts[:-1])  # an unusual layout: keep the whole path apart
-
-
-def load_results(root: str | Path, verbose: bool = False) -> pd.DataFrame:
-    """One tidy frame of every evaluation under ``root`` (empty frame if there is none).
-
-    Adds ``run_dir`` (relative to ``root``), ``sweep``, ``context``, ``method_variant`` and
-    ``row`` (the evaluation's position in its run) to the recorded columns.
-    """
-    root = Path(root)
-    frames = []
-    for run_dir in find_runs(root):
-        df = pd.read_parquet(run_dir / TABLE)
-        if df.empty:
-            continue
-        missing = [c for c in _REQUIRED if c not in df.columns]
-        if missing:
-            raise ConfigError(f"{run_dir / TABLE}: missing columns {missing}; is this an "
-                              "hpobench evaluations table?")
-        rel = run_dir.relative_to(root)
-        df = df.copy()
-        for col, default in (("variant", ""), ("budget_scale", 1.0)):
-            if col not in df.columns:
-                df[col] = default
-        df["variant"] = df["variant"].fillna("").astype(str)
-        df["budget_scale"] = df["budget_scale"].astype(float)
-        df["run_dir"] = str(rel)
-        df["sweep"] = _sweep_prefix(rel, str(df["benchmark"].iloc[0]), str(df["method"].iloc[0]))
-        ctx_meth = df["variant"].map(split_settings)
-        df["context"] = [c for c, _ in ctx_meth]
-        df["method_variant"] = [m for _, m in ctx_meth]
-        df["row"] = np.arange(len(df))
-        frames.append(df)
-        if verbose:
-            print(f"read {len(df):6d} rows  {rel}")
-    if not frames:
-        return pd.DataFrame(columns=[*_REQUIRED, "variant", "budget_scale", "run_dir", "sweep",
-                                     "context", "method_variant", "row"])
-    out = pd.concat(frames, ignore_index=True)
-    _check_one_run_per_dir(out)
-    return out
-
-
-def _check_one_run_per_dir(df: pd.DataFrame) -> None:
-    n = df.groupby("run_dir")[list(RUN_KEYS)].nunique()
-    bad = n[(n > 1).any(axis=1)]
-    if len(bad):
-        raise ConfigError(f"run directories holding rows of several runs: {list(bad.index)[:5]}")
-
-
-# -- one run -------------------------------------------------------------------------------
-def _check_incumbent(incumbent: str) -> None:
-    validate.choice("incumbent", incumbent, INCUMBENTS)
-
-
-def incumbent_curve(run: pd.DataFrame, incumbent: str = "any") -> pd.DataFrame:
-    """The incumbent after each evaluation of one run, in recorded order.
-
-    Columns: ``x`` (``total_resource / (max_resource * budget_scale)``), ``total_resource``,
-    ``incumbent_val`` and ``incumbent_test`` (NaN until the first eligible successful
-    evaluation), ``incumbent_row`` (index, in ``run``, of the row that holds the incumbent)
-    and ``incumbent_trial``.  The incumbent changes only on a strictly smaller validation
-    loss, so ties keep the earlier configuration.  ``incumbent``: ``"any"`` (every
-    evaluation is eligible) or ``"full"`` (only rows with ``resource >= max_resource``;
-    needs the ``resource`` column).  ``x`` still counts every evaluation's resource.
-
-    >>> rows = pd.DataFrame({"total_resource": [1.0, 4.0, 13.0], "resource": [1.0, 3.0, 9.0],
-    ...                      "val_loss": [0.2, 0.5, 0.4], "test_loss": [0.6, 0.5, 0.45],
-    ...                      "status": ["ok"] * 3, "max_resource": [9] * 3,
-    ...                      "budget_scale": [1.0] * 3})
-    >>> incumbent_curve(rows, "full")["incumbent_test"].tolist()
-    [nan, nan, 0.45]
-    """
-    _check_incumbent(incumbent)
-    if "row" in run.columns:
-        run = run.sort_values("row", kind="stable")
-    val = run["val_loss"].to_numpy(float)
-    ok = (run["status"].to_numpy() == "ok") & np.isfinite(val)
-    if incumbent == "full":
-        if "resource" not in run.columns:
-            raise ConfigError("incumbent='full' needs the rows' 'resource' column, which this "
-                              "table lacks; use incumbent='any'")
-        res = run["resource"].to_numpy(float)
-        ok &= res >= run["max_resource"].to_numpy(float) * (1 - 1e-9)
-    best = math.inf
-    best_i = -1
-    idx = np.full(len(run), -1)
-    for i in range(len(run)):
-        if ok[i] and val[i] < best:
-            best, best_i = val[i], i
-        idx[i] = best_i
-    have = idx >= 0
-    take = np.where(have, idx, 0)
-    test = run["test_loss"].to_numpy(float)
-    scale = run["max_resource"].to_numpy(float) * run["budget_scale"].to_numpy(float)
-    total = run["total_resource"].to_numpy(float)
-    trial = run["trial_id"].to_numpy() if "trial_id" in run.columns else np.arange(len(run))
-    return pd.DataFrame({
-        "x": total / scale,
-        "total_resource": total,
-        "incumbent_val": np.where(have, val[take], np.nan),
-        "incumbent_test": np.where(have, test[take], np.nan),
-        "incumbent_row": np.where(have, run.index.to_numpy()[take], -1),
-        "incumbent_trial": np.where(have, trial[take], -1),
-    })
-
-
-def curves(df: pd.DataFrame, incumbent: str = "any") -> pd.DataFrame:
-    """Incumbent curves of every run in a :func:`load_results` frame, with the run keys;
-    ``incumbent`` as in :func:`incumbent_curve`."""
-    _check_incumbent(incumbent)
-    parts = []
-    for keys, run in df.groupby(list(RUN_KEYS) + ["run_dir"], sort=True, dropna=False):
-        c = incumbent_curve(run, incumbent)
-        for k, v in zip(list(RUN_KEYS) + ["run_dir"], keys):
-            c[k] = v
-        parts.append(c)
-    if not parts:
-        return pd.DataFrame(columns=["x", "total_resource", "incumbent_val", "incumbent_test",
-                                     "incumbent_row", "incumbent_trial", *RUN_KEYS, "run_dir"])
-    return pd.concat(parts, ignore_index=True)
-
-
-def step_values(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Right-continuous step function through ``(x, y)`` at ``grid``; NaN outside
-    ``[x[0], x[-1]]`` (before the first evaluation, and past where the run ended)."""
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    grid = np.asarray(grid, float)
-    pos = np.searchsorted(x, grid, side="right") - 1
-    out = np.where(pos >= 0, y[np.clip(pos, 0, len(y) - 1)], np.nan)
-    out[grid > x[-1] * (1 + 1e-12)] = np.nan
-    return out
-
-
-# -- grids and aggregation -----------------------------------------------------------------
-def make_grid(lo: float, hi: float, points: int = 200, kind: str = "log") -> np.ndarray:
-    """A sorted grid on ``[lo, hi]``: log-spaced, linear, or the union of both.
-
-    >>> make_grid(1, 100, 3, "log").tolist()
-    [1.0, 10.0, 100.0]
-    """
-    validate.choice("grid", kind, GRIDS)
-    validate.integer("points", points, low=2)
-    if not (lo > 0 and hi >= lo):
-        raise ConfigError(f"grid range: need 0 < lo <= hi, got [{lo}, {hi}]")
-    parts = []
-    if kind in ("log", "both"):
-        parts.append(np.geomspace(lo, hi, points))
-    if kind in ("linear", "both"):
-        parts.append(np.linspace(lo, hi, points))
-    g = np.unique(np.concatenate(parts))
-    g[0], g[-1] = lo, hi
-    return g
-
-
-def _group_span(group: pd.DataFrame) -> tuple[float, float]:
-    """Where every run of the group has an incumbent: from the latest first incumbent to
-    the earliest end."""
-    starts, ends = [], []
-    for _, run in group.groupby("run_dir"):
-        ok = run["incumbent_test"].notna().to_numpy()
-        if not ok.any():
-            return math.nan, math.nan
-        starts.append(run["x"].to_numpy()[ok][0])
-        ends.append(run["x"].iloc[-1])
-    return max(starts), min(ends)
-
-
-def _matrix(group: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
-    return np.vstack([step_values(r["x"].to_numpy(), r["incumbent_test"].to_numpy(), grid)
-                      for _, r in group.groupby("run_dir")])
-
-
-def aggregate(curves_df: pd.DataFrame, grid: str | Sequence[float] = "log",
-              points: int = 200, stat: str = "mean") -> pd.DataFrame:
-    """Seed aggregates of incumbent test loss per group on a common grid.
-
-    ``grid``: ``"log"``, ``"linear"`` or ``"both"`` (each group's grid spans the resource
-    where all its runs have an incumbent), or explicit x values (shared by every group;
-    points where a run has no value are dropped).  Returns one row per (group, x) with
-    ``n`` (runs), ``mean``, ``sem`` (standard error, NaN for one run), ``median``,
-    ``q25``, ``q75`` and ``center``/``lower``/``upper`` for the chosen ``stat``
-    (mean +- s.e., or median with the interquartile band).
-    """
-    validate.choice("stat", stat, STATS)
-    rows = []
-    for keys, g in curves_df.groupby(list(GROUP_KEYS), sort=True, dropna=False):
-        if isinstance(grid, str):
-            lo, hi = _group_span(g)
-            if not math.isfinite(lo) or lo > hi:
-                continue
-            xs = make_grid(lo, hi, points, grid) if hi > lo else np.array([lo])
-        else:
-            xs = np.asarray(grid, float)
-        m = _matrix(g, xs)
-        full = ~np.isnan(m).any(axis=0)  # never average over a subset of the seeds
-        if not full.any():
-            continue
-        m, xs = m[:, full], xs[full]
-        n = m.shape[0]
-        mean = m.mean(axis=0)
-        sem = m.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.full(len(xs), np.nan)
-        q25, med, q75 = np.percentile(m, [25, 50, 75], axis=0)
-        part = pd.DataFrame({"x": xs, "n": n, "mean": mean, "sem": sem, "median": med,
-                             "q25": q25, "q75": q75})
-        for k, v in zip(GROUP_KEYS, keys):
-            part[k] = v
-        rows.append(part)
-    if not rows:
-        return pd.DataFrame(columns=[*GROUP_KEYS, "x", "n", "mean", "sem", "median", "q25",
-                                     "q75", "center", "lower", "upper"])
-    out = pd.concat(rows, ignore_index=True)
-    if stat == "mean":
-        band = out["sem"].fillna(0.0)
-        out["center"], out["lower"], out["upper"] = out["mean"], out["mean"] - band, out["mean"] + band
-    else:
-        out["center"], out["lower"], out["upper"] = out["median"], out["q25"], out["q75"]
-    return out[[*GROUP_KEYS, "x", "n", "mean", "sem", "median", "q25", "q75", "center",
-                "lower", "upper"]]
+load_results = load  # the name the figure scripts use
 
 
 # -- comparisons ---------------------------------------------------------------------------
@@ -369,7 +52,7 @@ def ranks(agg: pd.DataFrame, grid: Optional[Sequence[float]] = None,
     """
     out = []
     for keys, ctx in agg.groupby(list(CONTEXT_KEYS), sort=True, dropna=False):
-        members = list(ctx.groupby(["method", "method_variant", "budget_scale"], sort=True))
+        members = list(ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False))
         if len(members) < 2:
             continue
         lo = max(m["x"].min() for _, m in members)
@@ -385,11 +68,11 @@ def ranks(agg: pd.DataFrame, grid: Optional[Sequence[float]] = None,
             part = pd.DataFrame({"x": xs[keep], "rank": rr})
             for k, v in zip(CONTEXT_KEYS, keys):
                 part[k] = v
-            part["method"], part["method_variant"], part["budget_scale"] = mk
+            for k, v in zip(METHOD_KEYS, mk):
+                part[k] = v
             out.append(part)
     if not out:
-        return pd.DataFrame(columns=[*CONTEXT_KEYS, "method", "method_variant",
-                                     "budget_scale", "x", "rank"])
+        return pd.DataFrame(columns=[*CONTEXT_KEYS, *METHOD_KEYS, "x", "rank"])
     return pd.concat(out, ignore_index=True)
 
 
@@ -433,12 +116,11 @@ def summary(curves_df: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
         if len(base):
             _, target, _, _ = final_values(base)
             base_x = resource_to_target(base, target) if math.isfinite(target) else math.nan
-        for mkeys, g in ctx.groupby(["method", "method_variant", "budget_scale"], sort=True):
+        for mkeys, g in ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False):
             x_end, mean, sem, n = final_values(g)
             x_t = resource_to_target(g, target) if math.isfinite(target) else math.nan
             rows.append({**dict(zip(CONTEXT_KEYS, ckeys)),
-                         "method": mkeys[0], "method_variant": mkeys[1],
-                         "budget_scale": mkeys[2], "seeds": n, "x_end": x_end,
+                         **dict(zip(METHOD_KEYS, mkeys)), "seeds": n, "x_end": x_end,
                          "final_mean": mean, "final_sem": sem, "target": target,
                          "x_to_target": x_t,
                          "speedup": base_x / x_t if x_t and math.isfinite(x_t) else math.nan})
@@ -462,7 +144,14 @@ def select(df: pd.DataFrame, key: Iterable) -> pd.DataFrame:
 
 def describe_context(key: Iterable) -> str:
     """A short human label of a context: ``envelope (R=81, budget=50)``."""
-    sweep, bench, ctx, R = key
+    sweep, bench, ctx, R = label_parts(key)
     bits = [f"R={R}"] + ([ctx] if ctx else [])
     lead = f"{sweep}: " if sweep else ""
     return f"{lead}{bench} ({', '.join(bits)})"
+
+
+def label_parts(key: Iterable) -> tuple:
+    """(sweep, benchmark, context label, R) of a :data:`CONTEXT_KEYS` tuple (the labels
+    are unique per ``context_key``: :func:`hpobench.loading.load` makes them so)."""
+    k = dict(zip(CONTEXT_KEYS, key))
+    return k["sweep"], k["benchmark"], k["context"], k["max_resource"]

@@ -125,13 +125,16 @@ def run(objective: Union[Benchmark, Objective], method: Union[str, Optimizer] = 
         raise ConfigError(f"method: a method name (one of {', '.join(method_names())}) or an "
                           f"Optimizer, got {type(method).__name__}")
     return run_loop(benchmark, optimizer, budget=budget, seed=seed, method_name=name,
-                    run_dir=run_dir, executor=executor, progress=progress, reuse=reuse)
+                    run_dir=run_dir, executor=executor, progress=progress, reuse=reuse,
+                    budget_scale=cfg.get("budget_scale", 1) if isinstance(method, str) else 1)
 
 
 def _conf_dirs() -> list[Path]:
-    """Where the method YAMLs live: shipped with the package, or the repository's conf/."""
-    here = Path(__file__).resolve().parent
-    return [d for d in (here / "conf", here.parent / "conf") if (d / "method").is_dir()]
+    """Where the method YAMLs live: the checkout's conf/, or the copy shipped in the
+    package (:func:`hpobench.configs.config_dir`)."""
+    from hpobench.configs import config_dir
+
+    return [d for d in (Path(config_dir()),) if (d / "method").is_dir()]
 
 
 def method_names() -> list[str]:

@@ -1,9 +1,10 @@
 """Where evaluations run: ``concurrent.futures``-style executors.
 
-The run loop only calls ``submit(job_args) -> Future`` and waits on futures, so any
+:class:`Executor` is the contract the run loop relies on, and all it relies on; any
 engine with that shape fits: :class:`SerialExecutor` (in this process, the default),
-:class:`ProcessExecutor` (a local process pool) and :class:`DaskExecutor` (a Dask
-cluster's ``Client``; dask is imported only when chosen).
+:class:`ProcessExecutor` (a local process pool), :class:`DaskExecutor` (a Dask
+cluster's ``Client``; dask is imported only when chosen) and
+:class:`hpobench.simulated.SimulatedExecutor` (a virtual clock over recorded runtimes).
 
 The benchmark is handed to each worker once (pool initializer / scattered once), not
 pickled with every job.
@@ -15,6 +16,7 @@ import numbers
 import threading
 import time
 import traceback
+from abc import ABC, abstractmethod
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Optional
 
@@ -24,6 +26,49 @@ from hpobench.results import fault_point
 from hpobench.trial import Evaluation
 
 _WORKER_BENCHMARK = None
+
+
+class Executor(ABC):
+    """How evaluations run.  The contract, which is all the run loop relies on:
+
+    * :attr:`workers`: how many evaluations may be in flight at once; the loop never
+      has more submitted and uncollected.
+    * :attr:`batches` (read after :meth:`start`): True when the executor evaluates the
+      submitted jobs together, at the first ``done()`` poll of any of their futures.
+      Then the loop may submit up to :attr:`max_batch` jobs ahead, but only for methods
+      whose job sequence does not depend on results (``Optimizer.order_independent``).
+    * :meth:`start` is called once, with the benchmark, before any :meth:`submit`;
+      :meth:`shutdown` once at the end, also after an error or an interrupt.
+    * :meth:`submit` takes one evaluation, by field (``config``, ``resource``, ``seed``,
+      ``resume_from``: a checkpoint this benchmark returned earlier, or None;
+      ``planned``: the resource the loop charged for it), and returns a future whose
+      ``done()`` says whether it finished and whose ``result()`` is ``(Evaluation, wall
+      seconds)``.  A failing evaluation is a result (:func:`evaluate_safely` records it
+      as failed), never an exception; ``result()`` raises only when the executor itself
+      failed (a worker died), and the loop then records the job as failed.
+    * Futures may finish in any order: the loop commits results in ask order where that
+      makes runs reproducible, so an executor need not preserve order.
+    """
+
+    #: evaluations that may run at once
+    workers: int = 1
+    #: True (after :meth:`start`) when submitted jobs are evaluated together
+    batches: bool = False
+    #: most jobs one batch holds (how far the loop may ask ahead when batching)
+    max_batch: int = 1
+
+    @abstractmethod
+    def start(self, benchmark) -> None:
+        """Get ready to evaluate ``benchmark`` (hand it to workers once)."""
+
+    @abstractmethod
+    def submit(self, config: dict, resource: float, seed: int, resume_from: Any,
+               planned: float):
+        """Start one evaluation; returns its future (see the class docstring)."""
+
+    @abstractmethod
+    def shutdown(self) -> None:
+        """Release workers; pending futures may be abandoned."""
 
 
 def evaluate_safely(benchmark, config: dict, resource: float, seed: int,
@@ -142,7 +187,7 @@ def _evaluate_in_worker(config, resource, seed, resume_from, planned):
     return evaluate_safely(_WORKER_BENCHMARK, config, resource, seed, resume_from, planned)
 
 
-class SerialExecutor:
+class SerialExecutor(Executor):
     """Evaluates in the calling process.
 
     ``batch``: ``"auto"`` (default) evaluates a whole batch of submitted jobs in one
@@ -259,7 +304,7 @@ class Finished:
         return self._value
 
 
-class ProcessExecutor:
+class ProcessExecutor(Executor):
     """A local pool of ``workers`` processes (``concurrent.futures.ProcessPoolExecutor``).
 
     A worker process that dies (killed, out of memory, ``os._exit`` in a benchmark) breaks
@@ -366,7 +411,7 @@ class ProcessExecutor:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Futures on a Dask cluster: ``address`` of a running scheduler, or ``None`` for a
     local cluster of ``workers`` processes.  Needs ``pip install -e .[dask]``."""
 

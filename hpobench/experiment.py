@@ -16,7 +16,9 @@ from hpobench.run import RunResult, run
 from hpobench.seeding import optimizer_rng
 
 #: keys of a method/benchmark config that are not constructor arguments
-_META_KEYS = ("name", "label", "description")
+#: (``budget_scale``: a method run as several searches side by side, e.g. random_2x,
+#: gets that many times the budget; a run setting, read by :func:`run_from_config`)
+_META_KEYS = ("name", "label", "description", "budget_scale")
 
 
 def _plain(cfg) -> dict:
@@ -30,7 +32,7 @@ def _plain(cfg) -> dict:
     return dict(cfg)
 
 
-def _resolve_target(path: str, group: str):
+def resolve_target(path: str, group: str):
     from hydra.utils import get_class, get_method
 
     try:
@@ -52,7 +54,7 @@ def instantiate(group: str, cfg: dict, **runtime: Any):
     for k in _META_KEYS:
         if not (k == "name" and group == "benchmark"):  # a benchmark takes its name
             cfg.pop(k, None)
-    cls = _resolve_target(target, group)
+    cls = resolve_target(target, group)
     sig = inspect.signature(cls)
     params = sig.parameters
     takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
@@ -112,4 +114,5 @@ def run_from_config(cfg, run_dir: Optional[str | Path] = None, variant: str = ""
     return run(benchmark, optimizer, budget=c.get("budget", 50), seed=c.get("seed", 0),
                method_name=c["method"].get("name", type(optimizer).__name__.lower()),
                run_dir=run_dir, reuse=reuse, executor=executor, meta=meta,
-               progress=c.get("progress"), variant=variant)
+               progress=c.get("progress"), variant=variant,
+               budget_scale=c["method"].get("budget_scale", 1))

@@ -48,10 +48,10 @@ import math
 from typing import Any
 
 from hpobench.errors import ConfigError
-from hpobench.executors import evaluate_safely
+from hpobench.executors import Executor, evaluate_safely
 
 
-class SimulatedExecutor:
+class SimulatedExecutor(Executor):
     """N workers on a virtual clock (see the module docstring).
 
     ``workers``: simulated workers (integer >= 1); ``time_per_unit``: simulated seconds per

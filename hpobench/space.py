@@ -40,14 +40,10 @@ class Float:
 
     kind = "float"
 
-    def from_unit(self, u: float, low: float, high: float) -> float:
-        return self.decoder(low, high)(u)
-
-    def to_unit(self, value: float, low: float, high: float) -> float:
-        return self.encoder(low, high)(value)
-
     def decoder(self, low: float, high: float) -> Callable[[float], float]:
-        """:meth:`from_unit` with the bounds fixed (the logs of the bounds taken once)."""
+        """The map from the unit interval to values in ``[low, high]`` (the logs of the
+        bounds taken once); ``encoder`` is its inverse.  The one map API of a parameter:
+        ``p.decoder(lo, hi)(u)``."""
         if self.log:
             a = math.log(low)
             d = math.log(high) - a
@@ -66,7 +62,7 @@ class Float:
         return f
 
     def encoder(self, low: float, high: float) -> Callable[[float], float]:
-        """:meth:`to_unit` with the bounds fixed."""
+        """The inverse of :meth:`decoder`: values in ``[low, high]`` to the unit interval."""
         if high == low:
             return lambda value: 0.5
         if self.log:
@@ -93,14 +89,10 @@ class Int:
 
     kind = "int"
 
-    def from_unit(self, u: float, low: int, high: int) -> int:
-        return self.decoder(low, high)(u)
-
-    def to_unit(self, value: int, low: int, high: int) -> float:
-        return self.encoder(low, high)(value)
-
     def decoder(self, low: int, high: int) -> Callable[[float], int]:
-        """:meth:`from_unit` with the bounds fixed (the logs of the bounds taken once)."""
+        """The map from the unit interval to values in ``[low, high]`` (the logs of the
+        bounds taken once); ``encoder`` is its inverse.  The one map API of a parameter:
+        ``p.decoder(lo, hi)(u)``."""
         if self.log:
             a = math.log(low - 0.5)
             d = math.log(high + 0.5) - a
@@ -119,7 +111,7 @@ class Int:
         return f
 
     def encoder(self, low: int, high: int) -> Callable[[int], float]:
-        """:meth:`to_unit` with the bounds fixed."""
+        """The inverse of :meth:`decoder`: values in ``[low, high]`` to the unit interval."""
         if self.log:
             a = math.log(low - 0.5)
             d = math.log(high + 0.5) - a
@@ -140,14 +132,9 @@ class Categorical:
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", tuple(self.choices))
 
-    def from_unit(self, u: float, low: Any = None, high: Any = None) -> Any:
-        return self.decoder()(u)
-
-    def to_unit(self, value: Any, low: Any = None, high: Any = None) -> float:
-        return self.encoder()(value)
 
     def decoder(self, low: Any = None, high: Any = None) -> Callable[[float], Any]:
-        """:meth:`from_unit` as a function of ``u`` alone."""
+        """The map from the unit interval to a choice (equal cells)."""
         choices, n = self.choices, len(self.choices)
         last = n - 1
 
@@ -157,7 +144,7 @@ class Categorical:
         return f
 
     def encoder(self, low: Any = None, high: Any = None) -> Callable[[Any], float]:
-        """:meth:`to_unit` as a function of the value alone."""
+        """The inverse of :meth:`decoder`: a choice to the centre of its cell."""
         choices, n = self.choices, len(self.choices)
         return lambda value: (choices.index(value) + 0.5) / n
 
@@ -308,23 +295,30 @@ class SearchSpace:
     def __repr__(self) -> str:
         return f"SearchSpace({list(self.params)!r})"
 
-    def to_dict(self) -> dict:
-        """The plain mapping :meth:`from_dict` reads back (how run.json records a space).
+    def to_list(self) -> list[dict]:
+        """The parameters in order as plain mappings, which :meth:`from_dict` reads back
+        (how run.json records a space: a list keeps the order that dependent bounds need,
+        where JSON mappings may be re-sorted).
 
-        >>> SearchSpace([Int("k", 1, 5)]).to_dict()
-        {'k': {'type': 'int', 'low': 1, 'high': 5, 'log': False}}
+        >>> SearchSpace([Int("k", 1, 5)]).to_list()
+        [{'name': 'k', 'type': 'int', 'low': 1, 'high': 5, 'log': False}]
         """
-        return {p.name: {"type": p.kind, **{f.name: getattr(p, f.name) for f in fields(p)
-                                             if f.name != "name"}} for p in self.params}
+        return [{"name": p.name, "type": p.kind, **{f.name: getattr(p, f.name)
+                                                    for f in fields(p) if f.name != "name"}}
+                for p in self.params]
 
     @classmethod
     def from_dict(cls, spec: dict) -> "SearchSpace":
         """Build from a plain mapping, as Hydra configs give it.
 
-        ``{"lr": {"type": "float", "low": 1e-3, "high": 0.1, "log": True}, ...}``
+        ``{"lr": {"type": "float", "low": 1e-3, "high": 0.1, "log": True}, ...}``, or the
+        list :meth:`to_list` writes (each mapping with its ``name``).
         """
         kinds = {"float": Float, "int": Int, "categorical": Categorical}
         params = []
+        if isinstance(spec, (list, tuple)):
+            spec = {p.get("name") if isinstance(p, dict) else p:
+                    {k: v for k, v in dict(p).items() if k != "name"} for p in spec}
         for name, p in spec.items():
             p = dict(p)
             kind = p.pop("type", None)
@@ -345,14 +339,3 @@ def _has_named_bound(p: Parameter) -> bool:
 def _resolve(bound: Bound, config: dict) -> Any:
     """A bound's value: the earlier parameter's value when it names one."""
     return config[bound] if isinstance(bound, str) else bound
-
-
-def lenet_space() -> SearchSpace:
-    """The paper's LeNet space (Section 3.3): lr log [1e-3, 1e-1], batch size log-int
-    [10, 1000], k2 int [10, 60], k1 int [5, k2]. Defined once, reused everywhere."""
-    return SearchSpace([
-        Float("learning_rate", 1e-3, 1e-1, log=True),
-        Int("batch_size", 10, 1000, log=True),
-        Int("k2", 10, 60),
-        Int("k1", 5, "k2"),
-    ])

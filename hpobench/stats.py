@@ -9,8 +9,10 @@ incumbent's test error).  Nothing here reads result files; build the frame any w
   runaway seeds yet less noisy than the median (Agarwal et al., 2021).
 * :func:`bootstrap_ci` resamples seeds with replacement (explicit ``rng``) and takes
   percentile intervals.
-* :func:`ranks` ranks methods within each (benchmark, seed[, budget]) cell, ties
-  averaged, then averages over seeds.
+* :func:`average_ranks` ranks methods within each (benchmark, seed[, budget]) cell,
+  ties averaged, then averages over seeds; :func:`seed_statistics` gives per group the
+  mean +- s.e. and the IQM with its interval.  (:mod:`hpobench.aggregate` has the
+  curve-level ``ranks`` over resource and the speed-up ``summary``: other names.)
 * :func:`paired_test` compares two methods on the seeds they share: mean of the
   differences ``a - b`` with its standard error, and the Wilcoxon signed-rank test.
 
@@ -85,10 +87,11 @@ def _need(frame: pd.DataFrame, cols: Sequence[str]) -> None:
                           f"(has: {list(frame.columns)})")
 
 
-def summary(frame: pd.DataFrame, rng: np.random.Generator, value: str = "test_loss",
-            by: Sequence[str] = ("benchmark", "method"), n_boot: int = 2000,
-            confidence: float = 0.95) -> pd.DataFrame:
-    """Per group: n seeds, mean and s.e., IQM with its bootstrap interval."""
+def seed_statistics(frame: pd.DataFrame, rng: np.random.Generator, value: str = "test_loss",
+                    by: Sequence[str] = ("benchmark", "method"), n_boot: int = 2000,
+                    confidence: float = 0.95) -> pd.DataFrame:
+    """Per group: n seeds, mean and s.e., IQM with its bootstrap interval.  (Not
+    :func:`hpobench.aggregate.summary`, the speed-up table of incumbent curves.)"""
     by = list(by)
     _need(frame, [*by, value])
     out = []
@@ -107,11 +110,12 @@ def rank_values(x) -> np.ndarray:
     return sps.rankdata(np.where(np.isnan(a), np.inf, a), method="average")
 
 
-def ranks(frame: pd.DataFrame, value: str = "test_loss", seed: str = "seed",
-          by: Sequence[str] = ("benchmark",), method: str = "method") -> pd.DataFrame:
+def average_ranks(frame: pd.DataFrame, value: str = "test_loss", seed: str = "seed",
+                  by: Sequence[str] = ("benchmark",), method: str = "method") -> pd.DataFrame:
     """Average rank of each method per ``by`` group (e.g. benchmark, or benchmark and
     budget): methods are ranked within each seed, ties averaged, then the ranks are
-    averaged over seeds.  Columns: ``*by, method, mean_rank, se, n``."""
+    averaged over seeds.  Columns: ``*by, method, mean_rank, se, n``.  (Not
+    :func:`hpobench.aggregate.ranks`, the ranks of seed-mean curves over resource.)"""
     by = list(by)
     _need(frame, [*by, seed, method, value])
     cells = []

@@ -114,7 +114,7 @@ def slug(text: str) -> str:
 
 def context_name(key: tuple) -> str:
     """File-name part for a context: ``<benchmark>`` plus its settings when not the only one."""
-    sweep, bench, ctx, R = key
+    sweep, bench, ctx, R = ag.label_parts(key)
     return slug("_".join(p for p in (sweep, bench, f"R{R}", ctx) if p))
 
 

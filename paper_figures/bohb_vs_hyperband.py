@@ -33,16 +33,10 @@ TERMINALS = ("structured", "iid")
 COMMAND = "python -m runners.bohb_vs_hyperband --results DIR --seeds 40 --budget 50"
 
 
-def _terminal(context: str) -> tuple[str | None, str]:
-    """``(terminal mode, the other settings)`` of a run's context."""
-    mode, rest = None, []
-    for item in ag.split_variant(context):
-        key, _, value = item.partition("=")
-        if key.lstrip("+~") == "benchmark.terminal":
-            mode = value
-        elif key.lstrip("+~") != "benchmark.max_resource":  # R is named apart
-            rest.append(item)
-    return mode, ",".join(rest)
+def _rest(context: str) -> str:
+    """The label of a run's other overrides (terminal and R are named apart)."""
+    return ",".join(i for i in ag.split_variant(context) if i.partition("=")[0].lstrip("+~")
+                    not in ("benchmark.terminal", "benchmark.max_resource"))
 
 
 def final_difference(curves: pd.DataFrame) -> dict:
@@ -91,21 +85,29 @@ def make(res: Results, out: Path) -> Outcome:
     c = c[c["method"].isin(METHODS) & (c["method_variant"] == "")] if not c.empty else c
     if c.empty:
         return Outcome.nothing("BOHB vs Hyperband", "no bohb or hyperband runs", COMMAND)
-    split = c["context"].map(_terminal)
-    c = c.assign(terminal=[m for m, _ in split], rest=[r for _, r in split])
-    c = c[c["terminal"].isin(TERMINALS)]
+    # the mode from the resolved settings; runs that do not override it are not this sweep
+    swept = c["context"].map(lambda ctx: "benchmark.terminal" in {
+        i.partition("=")[0].lstrip("+~") for i in ag.split_variant(ctx)})
+    c = c[swept & c.get("benchmark.terminal", pd.Series(index=c.index)).isin(TERMINALS)]
+    c = c.assign(terminal=c.get("benchmark.terminal"), rest=c["context"].map(_rest),
+                 rest_key=ag.context_digest(c, ("terminal",)))
     if c.empty:
         return Outcome.nothing("BOHB vs Hyperband", "no bohb/hyperband runs that set "
                                "benchmark.terminal", COMMAND)
     outcome = Outcome()
-    for (sweep, bench, rest, R), part in c.groupby(["sweep", "benchmark", "rest", "max_resource"]):
+    diagrams = ["sweep", "benchmark", "rest", "max_resource"]
+    shared = c.groupby(diagrams)["rest_key"].nunique()
+    for (sweep, bench, rest, R, rest_key), part in c.groupby([*diagrams, "rest_key"]):
+        if shared[(sweep, bench, rest, R)] > 1:  # one label, several settings: kept apart
+            rest = ",".join(p for p in (rest, f"settings {rest_key[:6]}") if p)
         modes = [m for m in TERMINALS if m in set(part["terminal"])]
         fig, axes = plt.subplots(2, len(modes), figsize=(5.2 * len(modes), 6.2), squeeze=False,
                                  sharex="col", gridspec_kw={"height_ratios": [2.2, 1]})
         for col, mode in enumerate(modes):
             ax = axes[0, col]
             sub = part[part["terminal"] == mode]
-            draw_groups(ax, res.aggregate(sub.drop(columns=["terminal", "rest"])), logx=True)
+            draw_groups(ax, res.aggregate(sub.drop(columns=["terminal", "rest", "rest_key"])),
+                        logx=True)
             head = f"terminal={mode}"
             if set(sub["method"]) == set(METHODS):
                 p = final_difference(sub)

@@ -36,93 +36,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hpobench import aggregate as ag
+from hpobench.phase import (  # noqa: F401 - the statistics (cell_result: its doctest)
+    AXES, bracket_gap, cell_result, final_errors)
 from hpobench.plotting.styles import order_key, style
-from hpobench.stats import mean_se, paired_test
 from paper_figures._common import SWEEP, MissingRuns, Outcome, Results, cli, save, slug
 
 NAME = "phase_diagram"
-AXES = ("width", "spread")  # benchmark.<axis> settings that span the diagram
 COMMANDS = (SWEEP + "envelope_phase", SWEEP + "envelope_phase_brackets")
 
 
-def method_id(method: str, method_variant: str) -> str:
-    """One name per method row: ``hyperband``, ``successive_halving[method.bracket=2]``."""
-    return f"{method}[{method_variant}]" if method_variant else method
-
-
-def _split_context(context: str) -> tuple[dict, str]:
-    """``({"width": 0.1, "spread": 1.0}, rest)`` from a run's context; the dict misses an
-    axis the context does not set."""
-    axes, rest = {}, []
-    for item in ag.split_variant(context):
-        key, _, value = item.partition("=")
-        name = key.lstrip("+~").removeprefix("benchmark.")
-        if key.lstrip("+~").startswith("benchmark.") and name in AXES:
-            axes[name] = float(value)
-        elif name != "max_resource":  # R is named apart
-            rest.append(item)
-    return axes, ",".join(rest)
-
-
-def final_errors(curves: pd.DataFrame) -> pd.DataFrame:
-    """One row per run of a phase sweep: its diagram (``sweep``, ``benchmark``, ``rest``
-    context, ``max_resource``), ``width``, ``spread``, ``method`` (a :func:`method_id`),
-    ``seed``, ``x_end`` and ``test_loss`` (the incumbent's test error where the run ends)."""
-    rows = []
-    for keys, run in ([] if curves.empty else curves.groupby(list(ag.RUN_KEYS) + ["run_dir"], sort=True, dropna=False)):
-        k = dict(zip(list(ag.RUN_KEYS) + ["run_dir"], keys))
-        axes, rest = _split_context(k["context"])
-        if set(axes) != set(AXES) or run.empty:
-            continue
-        last = run.sort_values("x", kind="stable").iloc[-1]
-        rows.append({"sweep": k["sweep"], "benchmark": k["benchmark"], "rest": rest,
-                     "max_resource": k["max_resource"], **axes,
-                     "method": method_id(k["method"], k["method_variant"]),
-                     "seed": k["seed"], "x_end": float(last["x"]),
-                     "test_loss": float(last["incumbent_test"])})
-    return pd.DataFrame(rows, columns=["sweep", "benchmark", "rest", "max_resource", *AXES,
-                                       "method", "seed", "x_end", "test_loss"])
-
-
-def cell_result(cell: pd.DataFrame) -> dict:
-    """Winner of one cell (columns ``method``, ``seed``, ``test_loss``): ``winner``,
-    ``runner_up``, their means, ``margin`` (runner-up minus winner; paired on shared seeds),
-    ``margin_se``, ``paired_n`` (0: unpaired difference of means), ``p_value`` (one-sided
-    Wilcoxon, winner lower) and ``methods`` (method -> (mean, s.e., seeds)).  Only methods
-    with at least 2 seeds in the cell can win or be runner-up."""
-    stats = {}
-    for m, g in cell.groupby("method", sort=True):
-        mean, se = mean_se(g["test_loss"])
-        stats[m] = (mean, se, int(np.isfinite(g["test_loss"].to_numpy(float)).sum()))
-    # a method with fewer than 2 seeds in the cell has no s.e.: listed, never the winner
-    ranked = sorted((v[0], m) for m, v in stats.items() if math.isfinite(v[0]) and v[2] >= 2)
-    out = {"methods": stats, "winner": None, "runner_up": None, "margin": math.nan,
-           "margin_se": math.nan, "paired_n": 0, "p_value": math.nan}
-    if not ranked:
-        return out
-    out["winner"] = w = ranked[0][1]
-    if len(ranked) < 2:
-        return out
-    out["runner_up"] = r = ranked[1][1]
-    t = paired_test(cell, w, r)
-    if t["n"] >= 2:
-        out.update(margin=-t["mean_diff"], margin_se=t["se"], paired_n=t["n"],
-                   p_value=t["p_value"])
-    else:  # no shared seeds: the difference of the means, its s.e. from both groups
-        out.update(margin=stats[r][0] - stats[w][0],
-                   margin_se=math.hypot(stats[w][1], stats[r][1]))
-    return out
+def _split_id(mid: str) -> tuple[str, str, str]:
+    """(method, method variant, '#<settings>' suffix of a label shared by two settings)."""
+    mid, _, key = mid.partition("#")
+    method, _, mv = mid.partition("[")
+    return method, mv.rstrip("]"), f" #{key}" if key else ""
 
 
 def _label(mid: str) -> str:
-    method, _, mv = mid.partition("[")
-    return style(method, mv.rstrip("]")).label
+    method, mv, key = _split_id(mid)
+    return style(method, mv).label + key
 
 
 def _style(mid: str):
-    method, _, mv = mid.partition("[")
-    return style(method, mv.rstrip("]"))
+    method, mv, _ = _split_id(mid)
+    return style(method, mv)
 
 
 def _hatch(mid) -> str:
@@ -131,8 +68,8 @@ def _hatch(mid) -> str:
 
 
 def _order(mid: str) -> tuple:
-    method, _, mv = mid.partition("[")
-    return order_key(method, mv.rstrip("]"))
+    method, mv, key = _split_id(mid)
+    return (*order_key(method, mv), key)
 
 
 def diagram_table(finals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -158,25 +95,6 @@ def diagram_table(finals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                       "paired_n": c["paired_n"], "p_value": c["p_value"],
                       "methods": len(c["methods"])})
     return pd.DataFrame(cells), pd.DataFrame(per)
-
-
-def bracket_gap(finals: pd.DataFrame) -> pd.DataFrame:
-    """The Figure 2 takeaway per cell: bracket s=0 (every configuration at R) minus the most
-    aggressive bracket present, paired over seeds (mean ± s.e.; > 0: the aggressive bracket
-    is better).  Empty without at least two bracket rows."""
-    rows = []
-    for (width, spread), cell in finals.groupby(list(AXES), sort=True):
-        br = {int(ag.method_option(m.partition("[")[2].rstrip("]"), "bracket")): m
-              for m in cell["method"].unique() if m.startswith("successive_halving[")
-              and (ag.method_option(m.partition("[")[2].rstrip("]"), "bracket") or "").isdigit()}
-        if 0 not in br or len(br) < 2:
-            continue
-        top = max(br)
-        t = paired_test(cell, br[0], br[top], alternative="greater")
-        rows.append({"width": width, "spread": spread, "s_max": top, "gap": t["mean_diff"],
-                     "gap_se": t["se"], "paired_n": t["n"], "p_value": t["p_value"]})
-    return pd.DataFrame(rows, columns=["width", "spread", "s_max", "gap", "gap_se", "paired_n",
-                                       "p_value"])
 
 
 def _significant(margin: float, se: float) -> bool:
@@ -312,8 +230,12 @@ def make(res: Results, out: Path) -> Outcome:
                                "benchmark.width and benchmark.spread", *COMMANDS)
     outcome = Outcome()
     out.mkdir(parents=True, exist_ok=True)
-    for key, finals_d in finals.groupby(["sweep", "benchmark", "rest", "max_resource"], sort=True):
-        sweep, bench, rest, R = key
+    diagrams = ["sweep", "benchmark", "rest", "max_resource"]
+    shared = finals.groupby(diagrams)["rest_key"].nunique()
+    for key, finals_d in finals.groupby([*diagrams, "rest_key"], sort=True):
+        sweep, bench, rest, R, rest_key = key
+        if shared[(sweep, bench, rest, R)] > 1:  # one label, several settings: kept apart
+            rest = ",".join(p for p in (rest, f"settings {rest_key[:6]}") if p)
         title = f"{bench} (R={R}" + (f", {rest}" if rest else "") + ")"
         if sweep:
             title = f"{sweep}: {title}"

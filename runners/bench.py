@@ -1,11 +1,12 @@
 """Measure the harness against its baselines: prints a table and writes it as JSON.
 
-    python -m runners.bench --quick          # under a minute: parts 1, 2, 3, 5
+    python -m runners.bench --quick          # under a minute: parts 1, 2, 3, 5, 6
     python -m runners.bench                  # everything, incl. the paper-scale sweep (part 4)
     python -m runners.bench --parts 1,2 --repeats 11 --out /tmp/bench.json
 
-Every figure is a ratio against a baseline measured in the same process run (see
-``hpobench/bench.py`` for what each one times and hpobench/docs/performance.md for a table).
+Every figure is a ratio against a baseline measured in the same process run (see the
+``benchmarking/`` package, one module per part, for what each one times, and
+hpobench/docs/performance.md for a table).
 """
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hpobench import bench
+from benchmarking import (hyperband_overhead, lenet_throughput, paper_sweep, run_loop, upkeep,
+                          wrappers)
+from benchmarking.common import CLOCKS, Line, not_available
 
 PARTS = {1: "Hyperband overhead", 2: "run loop per evaluation", 3: "wrapper overhead",
-         4: "paper-scale sweep", 5: "LeNet throughput"}
+         4: "paper-scale sweep", 5: "LeNet throughput", 6: "micro-optimisations' upkeep"}
 DEFAULT_OUT = Path("results") / "bench" / "bench.json"  # results/ is git-ignored
 
 
@@ -39,27 +42,31 @@ def settings(quick: bool, smoke: bool, repeats: int | None) -> dict:
     return s
 
 
-def measure(parts: list[int], s: dict, quick: bool, smoke: bool) -> list[bench.Line]:
-    lines: list[bench.Line] = []
+def measure(parts: list[int], s: dict, quick: bool, smoke: bool) -> list[Line]:
+    lines: list[Line] = []
     for part in parts:
         t = time.perf_counter()
         print(f"[{part}] {PARTS[part]} ...", file=sys.stderr, flush=True)
+        clock = CLOCKS[s.get("clock", "wall")]
         if part == 1:
-            lines += bench.hyperband_overhead(s["repeats"], s["optuna_repeats"])
+            lines += hyperband_overhead.hyperband_overhead(s["repeats"], s["optuna_repeats"],
+                                                           clock=clock)
         elif part == 2:
-            lines += bench.random_search_loop(s["random_evals"], s["repeats"])
+            lines += run_loop.random_search_loop(s["random_evals"], s["repeats"], clock=clock)
         elif part == 3:
-            lines += bench.wrapper_overhead(s["decisions"], s["wrapper_repeats"])
+            lines += wrappers.wrapper_overhead(s["decisions"], s["wrapper_repeats"])
         elif part == 4:
-            lines += bench.paper_sweep(seeds=s["sweep_seeds"])
+            lines += paper_sweep.paper_sweep(seeds=s["sweep_seeds"])
         elif part == 5:
-            lines += (bench.lenet_throughput(quick=quick) if not smoke else
-                      [bench.not_available("lenet_throughput", "skipped in --smoke")])
+            lines += (lenet_throughput.lenet_throughput(quick=quick) if not smoke else
+                      [not_available("lenet_throughput", "skipped in --smoke")])
+        elif part == 6:
+            lines += upkeep.upkeep(s["repeats"], clock=clock)
         print(f"[{part}] {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     return lines
 
 
-def table(lines: list[bench.Line]) -> str:
+def table(lines: list[Line]) -> str:
     def num(x):
         return "-" if x is None else f"{x:.4g}"
 
@@ -111,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     if a.sweep_seeds < 1:
         p.error(f"--sweep-seeds: must be an integer >= 1, got {a.sweep_seeds}")
     s["sweep_seeds"] = a.sweep_seeds
-    bench.use_cpu_clock(a.clock == "cpu")
     t0 = time.perf_counter()
     started = datetime.now(timezone.utc).isoformat()
     lines = measure(parts, s, quick, a.smoke)

@@ -45,7 +45,7 @@ SWEEP = ["method=hyperband,random", "seed=0,1,2,3", "benchmark.max_resource=27",
 def _compose(overrides: list[str]):
     from hydra import compose, initialize_config_dir
 
-    import runners.sweep  # noqa: F401  (registers the resolver config.yaml uses)
+    import hpobench.configs  # noqa: F401  (registers the resolvers the config uses)
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hpobench import aggregate as ag
 from hpobench.benchmarks.envelope import EnvelopeBenchmark
 from hpobench.errors import ConfigError
-from hpobench.stats import mean_se, paired_test, summary
+from hpobench.stats import mean_se, paired_test, seed_statistics
 
 METHODS = ("bohb", "hyperband")
 TERMINALS = ("structured", "iid")
@@ -41,34 +42,36 @@ def sweep(results: Path, seeds: int, budget: float, max_resource: int, extra=())
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
-def _settings(context: str) -> dict:
-    """The ``benchmark.*`` overrides of a run's context, as EnvelopeBenchmark arguments."""
-    out = {}
-    for item in context.split(","):
-        key, _, value = item.partition("=")
-        if key.startswith("benchmark."):
-            try:
-                out[key[len("benchmark."):]] = float(value) if "." in value else int(value)
-            except ValueError:
-                out[key[len("benchmark."):]] = value
-    return out
+def _labels(df: pd.DataFrame) -> pd.Series:
+    """Per row, the benchmark variant: ``terminal=<mode>`` from the resolved settings,
+    then the run's other ``benchmark.*`` overrides as a label (``terminal=iid,width=0.1``);
+    runs whose settings differ under one label get a digest of their settings appended."""
+    def label(row) -> str:
+        rest = [i.removeprefix("benchmark.") for i in ag.split_variant(row.context)
+                if i.startswith("benchmark.") and i.partition("=")[0] not in
+                ("benchmark.terminal", "benchmark.max_resource")]
+        return ",".join([f"terminal={row.terminal}", *sorted(rest)])
+
+    runs = df.drop_duplicates("run_dir").assign(
+        terminal=lambda d: d["benchmark.terminal"]).copy()
+    runs["label"] = [label(r) for r in runs.itertuples()]
+    clash = runs.groupby("label")["context_key"].transform("nunique") > 1
+    runs.loc[clash, "label"] += " #" + runs.loc[clash, "context_key"].str[:6]
+    return df["run_dir"].map(dict(zip(runs["run_dir"], runs["label"])))
 
 
-def _label(context: str) -> str:
-    """The benchmark variant: its overrides without max_resource (``terminal=iid``)."""
-    return ",".join(f"{k}={v}" for k, v in sorted(_settings(context).items())
-                    if k != "max_resource")
+def _benchmark(run: pd.DataFrame) -> EnvelopeBenchmark:
+    """The run's benchmark, rebuilt from its resolved settings (run.json)."""
+    return EnvelopeBenchmark(**ag.settings_of(run)["benchmark_settings"])
 
 
 def final_errors(df: pd.DataFrame, checkpoints) -> pd.DataFrame:
     """Tidy frame: terminal, method, seed, budget, test_loss of the incumbent at each
     checkpoint (multiples of R)."""
-    from hpobench.aggregate import curves
-
-    c = curves(df)
-    c["label"] = c["context"].map(_label)
+    c = ag.curves(df)
+    c["label"] = _labels(c)
     out = []
-    for (term, method, seed), g in c.groupby(["label", "method", "seed"]):
+    for (term, _, method, seed), g in c.groupby(["label", "context_key", "method", "seed"]):
         g = g.sort_values("x", kind="stable")
         for b in checkpoints:
             upto = g[g["x"] <= b + 1e-9]
@@ -83,9 +86,9 @@ def sampled_nu(df: pd.DataFrame) -> pd.DataFrame:
     iteration (both methods sample at random there) and in later ones."""
     rows = []
     names = EnvelopeBenchmark().space.names
-    for (ctx, method, seed), g in df.groupby(["context", "method", "seed"]):
-        term = _label(ctx)
-        bench = EnvelopeBenchmark(**_settings(ctx))
+    df = df.assign(label=_labels(df))
+    for (term, _, method, seed), g in df.groupby(["label", "context_key", "method", "seed"]):
+        bench = _benchmark(g)
         starts = g[g["rung"] == 0]
         nu = [bench.terminal_loss({n: r[f"config.{n}"] for n in names})
               for r in starts.to_dict("records")]
@@ -103,14 +106,15 @@ def incumbent_anatomy(df: pd.DataFrame) -> pd.DataFrame:
     loss and ``nu`` of the best-validation row among the evaluations at the full ``R``."""
     rows = []
     names = EnvelopeBenchmark().space.names
-    for (ctx, method, seed), g in df.groupby(["context", "method", "seed"]):
-        bench = EnvelopeBenchmark(**_settings(ctx))
+    df = df.assign(label=_labels(df))
+    for (term, _, method, seed), g in df.groupby(["label", "context_key", "method", "seed"]):
+        bench = _benchmark(g)
         nu = lambda r: bench.terminal_loss({n: r[f"config.{n}"] for n in names})
         ok = g[(g["status"] == "ok") & np.isfinite(g["val_loss"])]
         inc = ok.loc[ok["val_loss"].idxmin()]
         at_r = ok[ok["resource"] == bench.max_resource]
         inc_r = at_r.loc[at_r["val_loss"].idxmin()] if len(at_r) else None
-        rows.append({"benchmark": _label(ctx), "method": method, "seed": seed,
+        rows.append({"benchmark": term, "method": method, "seed": seed,
                      "resource": inc["resource"], "val": inc["val_loss"],
                      "test": inc["test_loss"], "nu": nu(inc),
                      "test_at_R": np.nan if inc_r is None else inc_r["test_loss"],
@@ -124,7 +128,7 @@ def _fmt(m, se, digits=4):
 
 def table(errors: pd.DataFrame, nu: pd.DataFrame, anatomy: pd.DataFrame, seed: int = 0) -> str:
     rng = np.random.default_rng(seed)
-    s = summary(errors, rng, by=("benchmark", "budget", "method"))
+    s = seed_statistics(errors, rng, by=("benchmark", "budget", "method"))
     lines = ["| benchmark | budget (R) | method | n | test error mean ± s.e. | IQM [95% CI] |",
              "|---|---|---|---|---|---|"]
     for r in s.itertuples():

@@ -5,7 +5,9 @@
 
 Each run writes ``evaluations.parquet`` and ``run.json`` into
 ``results/<benchmark>/<method>/[<other overrides>/]seed=<k>/``; re-running the same
-command resumes an interrupted run and skips a finished one.
+command resumes an interrupted run and skips a finished one.  The configs come from the
+checkout's ``conf/`` (or, installed from a wheel, the copy shipped in the package; see
+:mod:`hpobench.configs`).
 
 Exit codes (hpobench/docs/guarantees.md):
 
@@ -29,26 +31,15 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from hpobench import paths, validate
+from hpobench.configs import config_dir  # also registers the config's resolvers
 from hpobench.errors import ConfigError
 from hpobench.experiment import run_from_config
 
 
-def _variant_dir(override_dirname: str) -> str:
-    """The path part for overrides beyond benchmark/method/seed ('' when there are none):
-    one component, whatever the override values hold (``/``, ``..``)."""
-    return f"{paths.part(override_dirname)}/" if override_dirname else ""
-
-
-if not OmegaConf.has_resolver("hpobench_variant"):
-    OmegaConf.register_new_resolver("hpobench_variant", _variant_dir)
-if not OmegaConf.has_resolver("hpobench_part"):
-    OmegaConf.register_new_resolver("hpobench_part", paths.part)
-
-
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+@hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     paths.COMPOSED = True  # Hydra accepted this job's command line
     _die_with_the_sweep()

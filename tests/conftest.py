@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,10 +43,9 @@ def method_params() -> list:
 
 def compose_cfg(overrides: list[str]):
     """Compose ``conf/config.yaml`` with ``overrides`` (as the command line would)."""
-    import runners.sweep  # noqa: F401  (registers the resolver the config uses)
+    from hpobench.configs import compose
 
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+    return compose(overrides, directory=str(CONF))
 
 
 @pytest.fixture

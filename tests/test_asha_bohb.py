@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hpobench.benchmarks.envelope import EnvelopeBenchmark
+from hpobench.benchmarks.spaces import lenet_space
 from hpobench.errors import ConfigError
 from hpobench.executors import ProcessExecutor
 from hpobench.experiment import build
@@ -16,7 +17,7 @@ from hpobench.optimizers.asha import ASHA, promotable
 from hpobench.run import run
 from hpobench.samplers import RandomSampler
 from hpobench.samplers.kde import KDESampler
-from hpobench.space import Categorical, Float, SearchSpace, lenet_space
+from hpobench.space import Categorical, Float, SearchSpace
 from hpobench.trial import Evaluation
 from tests.conftest import compose_cfg
 

@@ -6,6 +6,7 @@ structured envelope benchmark (model-based beats random at equal budget).
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -13,16 +14,17 @@ import pandas as pd
 import pytest
 
 from hpobench.benchmarks.envelope import EnvelopeBenchmark
+from hpobench.benchmarks.spaces import lenet_space
 from hpobench.errors import ConfigError
 from hpobench.experiment import build, run_from_config
 from hpobench.optimizers import (GPBO, TPE, ForestBO, GridSearch, OptunaHyperband,
-                                 RandomSearch, RandomSearch2x)
+                                 RandomSearch)
 from hpobench.optimizers import _optuna_space as ospace
 from hpobench.optimizers import _skopt_space as kspace
 from hpobench.results import COLUMNS
 from hpobench.run import run
 from hpobench.seeding import optimizer_rng
-from hpobench.space import Categorical, Float, Int, SearchSpace, lenet_space
+from hpobench.space import Categorical, Float, Int, SearchSpace
 from hpobench.trial import Evaluation
 from tests.conftest import compose_cfg
 
@@ -194,8 +196,8 @@ def test_grid_categorical_points_rejected():
 def test_random_2x_gets_twice_the_budget_on_the_same_axis():
     b = EnvelopeBenchmark(max_resource=27)
     one = run(b, RandomSearch(b.space, 27, optimizer_rng(0)), budget=4, seed=0, method_name="random")
-    two = run(b, RandomSearch2x(b.space, 27, optimizer_rng(0)), budget=4, seed=0,
-              method_name="random_2x")
+    two = run(b, RandomSearch(b.space, 27, optimizer_rng(0)), budget=4, seed=0,
+              method_name="random_2x", budget_scale=2)
     assert one.total_resource == 4 * 27
     assert two.total_resource == 8 * 27
     assert len(two.rows) == 2 * len(one.rows) == 8
@@ -203,6 +205,17 @@ def test_random_2x_gets_twice_the_budget_on_the_same_axis():
     assert {r["budget_scale"] for r in one.rows} == {1.0}
     # per search, the x-axis position is total_resource / budget_scale
     assert two.rows[-1]["total_resource"] / two.rows[-1]["budget_scale"] == one.total_resource
+
+
+def test_random_2x_is_a_run_setting_from_its_yaml(tmp_path):
+    import hpobench
+
+    res = hpobench.run(EnvelopeBenchmark(max_resource=27), "random_2x", budget=4,
+                       run_dir=tmp_path / "r", progress=False)
+    assert res.total_resource == 8 * 27 and {r["budget_scale"] for r in res.rows} == {2.0}
+    meta = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert meta["settings"]["budget_scale"] == 2
+    assert meta["settings"]["method_settings"]["class"] == "RandomSearch"
 
 
 # -- Optuna's pruner-based Hyperband --------------------------------------------------

@@ -15,7 +15,8 @@ PARTS_IN_QUICK = {  # every line --quick must name, whatever this machine has in
     "hyperband_bare_batched", "hyperband_loop_in_memory_vs_bare_batched",
     "random_loop_overhead_per_eval",
     "random_loop_overhead_per_eval_in_memory", "wrapper_overhead_tpe", "wrapper_overhead_gp",
-    "wrapper_overhead_rf", "lenet_throughput",
+    "wrapper_overhead_rf", "lenet_throughput", "upkeep_trial_seeds", "upkeep_rows_to_table",
+    "upkeep_evaluate_many",
 }
 
 

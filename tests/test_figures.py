@@ -127,7 +127,7 @@ def test_presets_compose_into_a_sweep(name):
         pytest.skip(f"conf/benchmark/{bench}.yaml is not there yet")
     from hydra import compose, initialize_config_dir
 
-    import runners.sweep  # noqa: F401  (the resolver the config uses)
+    import hpobench.configs  # noqa: F401  (registers the resolvers the config uses)
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[f"+experiment={name}"],

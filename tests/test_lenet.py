@@ -373,7 +373,7 @@ def _preset_jobs(name: str):
     from hydra import compose, initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    import runners.sweep  # noqa: F401  (registers the resolver the config uses)
+    import hpobench.configs  # noqa: F401  (registers the resolvers the config uses)
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         hydra_cfg = compose(config_name="config", overrides=[f"+experiment={name}"],

@@ -10,7 +10,7 @@ from concurrent.futures import Future
 
 import pytest
 
-from hpobench.executors import SerialExecutor, evaluate_safely
+from hpobench.executors import Executor, SerialExecutor, evaluate_safely
 from hpobench.experiment import build
 from hpobench.results import TIMING_COLUMNS
 from hpobench.run import run
@@ -33,7 +33,7 @@ def _strip(rows):
     return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
 
 
-class ScrambledExecutor:
+class ScrambledExecutor(Executor):
     """Finishes the jobs in flight one at a time in a seeded random order, whatever order
     they were submitted in: a deterministic stand-in for a parallel pool whose workers
     finish out of order.  A job is evaluated when the run loop next looks for a finished

@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
+from hpobench.benchmarks.spaces import lenet_space
 from hpobench.errors import ConfigError
-from hpobench.space import Categorical, Float, Int, SearchSpace, lenet_space
+from hpobench.space import Categorical, Float, Int, SearchSpace
 
 
 def test_lenet_space_is_the_papers():

@@ -16,9 +16,10 @@ import struct
 import numpy as np
 import pytest
 
+from hpobench.benchmarks.spaces import lenet_space
 from hpobench.optimizers import Hyperband
 from hpobench.seeding import optimizer_rng, trial_seed, trial_seeds
-from hpobench.space import Categorical, Float, Int, SearchSpace, lenet_space
+from hpobench.space import Categorical, Float, Int, SearchSpace
 from hpobench.trial import Evaluation, Job
 
 
@@ -147,15 +148,16 @@ def test_sample_is_bit_identical_to_decoding_the_same_draw(name):
 
 @pytest.mark.parametrize("name", sorted(SPACES))
 def test_parameter_maps_match_the_reference_with_resolved_bounds(name):
-    """from_unit/to_unit (used by the Optuna and skopt adapters) as before, u unclamped."""
+    """decoder/encoder with the bounds of a configuration (as the Optuna and skopt adapters
+    call them) as before, u unclamped."""
     space = SPACES[name]()
     for u in unit_vectors(len(space), n=500, seed=1):
         cfg = ref_decode(space, u)
         for p, x in zip(space.params, u):
             lo, hi = ref_bounds(p, cfg)
             x = float(x)
-            assert bits(p.from_unit(x, lo, hi)) == bits(ref_from_unit(p, x, lo, hi))
-            assert bits(p.to_unit(cfg[p.name], lo, hi)) == bits(
+            assert bits(p.decoder(lo, hi)(x)) == bits(ref_from_unit(p, x, lo, hi))
+            assert bits(p.encoder(lo, hi)(cfg[p.name])) == bits(
                 ref_to_unit(p, cfg[p.name], lo, hi))
 
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from hpobench.errors import ConfigError
-from hpobench.stats import bootstrap_ci, iqm, mean_se, paired_test, rank_values, ranks, summary
+from hpobench.stats import (average_ranks, bootstrap_ci, iqm, mean_se, paired_test, rank_values,
+                            seed_statistics)
 
 
 def test_iqm_cuts_a_quarter_from_each_end():
@@ -61,18 +62,18 @@ def test_ranks_average_over_seeds_per_benchmark():
         ("b", "A", 1, 0.3), ("b", "B", 1, 0.1), ("b", "C", 1, 0.2),    # ranks 3, 1, 2
         ("c", "A", 0, 0.5), ("c", "B", 0, 0.4), ("c", "C", 0, 0.6),    # other benchmark
     ])
-    r = ranks(f).set_index(["benchmark", "method"])["mean_rank"]
+    r = average_ranks(f).set_index(["benchmark", "method"])["mean_rank"]
     assert r[("b", "A")] == 2.0 and r[("b", "B")] == 1.75 and r[("b", "C")] == 2.25
     assert r[("c", "A")] == 2.0 and r[("c", "B")] == 1.0 and r[("c", "C")] == 3.0
 
 
 def test_summary_columns_and_values():
     f = _frame([("b", "A", s, v) for s, v in enumerate([1, 2, 3, 4, 5, 6, 7, 8])])
-    s = summary(f, np.random.default_rng(0), n_boot=200).iloc[0]
+    s = seed_statistics(f, np.random.default_rng(0), n_boot=200).iloc[0]
     assert s["n"] == 8 and s["mean"] == 4.5 and s["iqm"] == 4.5
     assert s["iqm_low"] <= 4.5 <= s["iqm_high"]
     with pytest.raises(ConfigError, match="lacks column"):
-        summary(f.drop(columns="test_loss"), np.random.default_rng(0))
+        seed_statistics(f.drop(columns="test_loss"), np.random.default_rng(0))
 
 
 def test_paired_test_all_wins_exact_p():

@@ -44,6 +44,16 @@ class Benchmark(ABC):
         (used when a resumed run's in-memory checkpoints are gone); default: impossible."""
         return None
 
+    def checkpoint_resource(self, checkpoint: Any) -> Optional[float]:
+        """The resource ``checkpoint`` was trained to, or None when it does not say.
+
+        The run loop compares it with the record: a kill between saving a checkpoint and
+        recording its row leaves a newer checkpoint than the record knows, and resuming
+        from it would skip training.  Default: a mapping's ``"resource"`` entry."""
+        if isinstance(checkpoint, dict) and "resource" in checkpoint:
+            return float(checkpoint["resource"])
+        return None
+
     def settings(self) -> dict:
         """Settings that identify this benchmark's variant (recorded with each run)."""
         return {}

@@ -57,8 +57,8 @@ from hpobench.benchmarks import mnist
 from hpobench.benchmarks.base import Benchmark
 from hpobench.benchmarks.lr_schedules import make_schedule
 from hpobench import validate
+from hpobench.benchmarks.spaces import lenet_space
 from hpobench.errors import ConfigError
-from hpobench.space import lenet_space
 from hpobench.trial import Evaluation
 
 HIDDEN = 500

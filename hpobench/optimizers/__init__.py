@@ -13,8 +13,7 @@ __all__ += ["ASHA", "promotable"]
 # baselines (Optuna / scikit-optimize are imported lazily, when one is constructed)
 from hpobench.optimizers.grid import GridSearch  # noqa: E402
 from hpobench.optimizers.optuna_hyperband import OptunaHyperband  # noqa: E402
-from hpobench.optimizers.random_2x import RandomSearch2x  # noqa: E402
 from hpobench.optimizers.skopt_bo import ForestBO, GPBO  # noqa: E402
 from hpobench.optimizers.tpe import TPE  # noqa: E402
 
-__all__ += ["ForestBO", "GPBO", "GridSearch", "OptunaHyperband", "RandomSearch2x", "TPE"]
+__all__ += ["ForestBO", "GPBO", "GridSearch", "OptunaHyperband", "TPE"]

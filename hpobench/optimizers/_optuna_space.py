@@ -11,7 +11,7 @@ within its resolved bounds.  Optuna is imported only when a function here is cal
 
 Example::
 
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> space = lenet_space()
     >>> sorted(distributions(space))
     ['batch_size', 'k1.unit', 'k2', 'learning_rate']
@@ -82,7 +82,7 @@ def decode(space: SearchSpace, params: dict) -> dict:
         lo, hi = space.bounds(p, cfg)
         if dependent(p):
             u = min(max(float(params[p.name + UNIT]), 0.0), 1.0)
-            cfg[p.name] = p.from_unit(u, lo, hi)
+            cfg[p.name] = p.decoder(lo, hi)(u)
         elif isinstance(p, Int):
             cfg[p.name] = int(min(max(int(params[p.name]), lo), hi))
         else:
@@ -97,7 +97,7 @@ def encode(space: SearchSpace, config: dict) -> dict:
     for p in space.params:
         if dependent(p):
             lo, hi = space.bounds(p, config)
-            out[p.name + UNIT] = min(max(p.to_unit(config[p.name], lo, hi), 0.0), 1.0)
+            out[p.name + UNIT] = min(max(p.encoder(lo, hi)(config[p.name]), 0.0), 1.0)
         else:
             out[p.name] = config[p.name]
     return out

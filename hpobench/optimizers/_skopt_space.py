@@ -12,7 +12,7 @@ is called.
 
 Example::
 
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> [d.name for d in dimensions(lenet_space())]
     ['learning_rate', 'batch_size', 'k2', 'k1.unit']
     >>> import numpy as np
@@ -68,7 +68,7 @@ def decode(space: SearchSpace, x: Sequence) -> dict:
             continue
         lo, hi = space.bounds(p, cfg)
         if dependent(p):
-            cfg[p.name] = p.from_unit(min(max(float(v), 0.0), 1.0), lo, hi)
+            cfg[p.name] = p.decoder(lo, hi)(min(max(float(v), 0.0), 1.0))
         elif isinstance(p, Int):
             cfg[p.name] = int(min(max(int(round(float(v))), lo), hi))
         else:
@@ -85,7 +85,7 @@ def encode(space: SearchSpace, config: dict) -> list:
             x.append(p.choices.index(v))
         elif dependent(p):
             lo, hi = space.bounds(p, config)
-            x.append(min(max(p.to_unit(v, lo, hi), 0.0), 1.0))
+            x.append(min(max(p.encoder(lo, hi)(v), 0.0), 1.0))
         elif isinstance(p, Int):
             x.append(int(v))
         else:

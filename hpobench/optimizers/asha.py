@@ -26,7 +26,7 @@ Promotions are checked across all brackets, largest rung resource first.
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> asha = ASHA(lenet_space(), 81, rng=np.random.default_rng(0), eta=3)
     >>> [float(r) for r in asha.rung_resources]
     [1.0, 3.0, 9.0, 27.0, 81.0]

@@ -8,7 +8,7 @@ sampler object (random by default, a model for BOHB), never from code in here.
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> hb = Hyperband(lenet_space(), 81, rng=np.random.default_rng(0))
     >>> [b.n_configs for b in hb.schedule]
     [81, 34, 15, 8, 5]

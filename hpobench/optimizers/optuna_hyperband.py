@@ -31,7 +31,7 @@ eta=3 it uses 5 brackets where Algorithm 1 has 6; the method records Optuna's co
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> ohb = OptunaHyperband(lenet_space(), 81, rng=np.random.default_rng(0))
     >>> ohb.steps, ohb.n_brackets
     ([1, 3, 9, 27, 81], 5)

@@ -14,7 +14,7 @@ from hpobench.trial import Evaluation, Job
 class RandomSearch(Optimizer):
     """i.i.d. configurations at resource R, one per ask, never waiting.
 
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> rs = RandomSearch(lenet_space(), 81, rng=np.random.default_rng(0))
     >>> rs.ask().resource
     81

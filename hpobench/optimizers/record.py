@@ -18,7 +18,7 @@ trial is not trained further.
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> rec = Recorder(lenet_space(), 9, np.random.default_rng(0), configs=2, chunk=2)
     >>> rec.grid_resources
     (1.0, 3.0, 9.0)

@@ -20,7 +20,7 @@ get the same point.  Serial runs never take that path.
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> gp = GPBO(lenet_space(), 81, rng=np.random.default_rng(0), n_initial_points=3)
     >>> job = gp.ask(); job.resource, type(job.config["k2"]).__name__
     (81, 'int')

@@ -10,7 +10,7 @@ subroutine over all brackets.
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> sh = SuccessiveHalving(lenet_space(), 81, rng=np.random.default_rng(0), eta=3, bracket=4)
     >>> job = sh.ask(); (job.bracket, job.rung, job.resource)
     (4, 0, 1)

@@ -11,7 +11,7 @@ seed is drawn from the optimizer's generator, so one run seed fixes everything.
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> tpe = TPE(lenet_space(), 81, rng=np.random.default_rng(0))
     >>> job = tpe.ask(); job.resource
     81

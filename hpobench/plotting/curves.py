@@ -22,12 +22,14 @@ BAND_LABEL = {"mean": "mean ± standard error over seeds",
 
 
 def draw_groups(ax, agg: pd.DataFrame, logx: bool = True, markers: int = 8) -> list[str]:
-    """Draw every (method, method_variant, budget_scale) group of ``agg`` on ``ax``;
+    """Draw every (method, method_variant, method_key, budget_scale) group of ``agg`` on ``ax``;
     return the labels drawn, in legend order."""
     labels = []
-    groups = sorted(agg.groupby(["method", "method_variant", "budget_scale"], sort=False),
-                    key=lambda kv: order_key(kv[0][0], kv[0][1]))
-    for (method, mvar, _), g in groups:
+    # method_key (resolved settings) where the frame has it; labels are unique per key
+    keys = [k for k in ("method", "method_variant", "method_key", "budget_scale")
+            if k in agg.columns]
+    groups = sorted(agg.groupby(keys, sort=False), key=lambda kv: order_key(kv[0][0], kv[0][1]))
+    for (method, mvar, *_), g in groups:
         g = g.sort_values("x")
         st = style(method, mvar)
         n = int(g["n"].iloc[0])

@@ -20,6 +20,8 @@ import zlib
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from hpobench.loading import method_option, split_variant, without_options
+
 
 @dataclass(frozen=True)
 class Style:
@@ -64,14 +66,11 @@ _FALLBACK_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
 
 
 def _bracket_of(method_variant: str) -> Optional[int]:
-    for item in (method_variant or "").split(","):
-        k, _, v = item.partition("=")
-        if k.lstrip("+~") == "method.bracket":
-            try:
-                return int(v)
-            except ValueError:
-                return None
-    return None
+    v = method_option(method_variant or "", "bracket")
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None
 
 
 def style(method: str, method_variant: str = "") -> Style:
@@ -84,12 +83,12 @@ def style(method: str, method_variant: str = "") -> Style:
     s = _bracket_of(method_variant) if method == "successive_halving" else None
     if s is not None:
         base = BRACKETS.get(s) or _fallback(f"bracket{s}", f"bracket s={s}")
-        rest = ",".join(i for i in method_variant.split(",") if not i.lstrip("+~").startswith("method.bracket"))
+        rest = without_options(method_variant, "bracket")
     else:
         base = METHODS.get(method) or _fallback(method, method)
         rest = method_variant
     if rest:
-        extra = ", ".join(i.lstrip("+~").removeprefix("method.") for i in rest.split(","))
+        extra = ", ".join(i.lstrip("+~").removeprefix("method.") for i in split_variant(rest))
         base = replace(base, label=f"{base.label} ({extra})", linestyle="--")
     return base
 

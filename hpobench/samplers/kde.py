@@ -19,7 +19,7 @@ defaults of the authors' HpBandSter ``CG_BOHB``, written with numpy/scipy.
 Example::
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> s = KDESampler(lenet_space(), np.random.default_rng(0))
     >>> rng = np.random.default_rng(1)
     >>> for _ in range(12):

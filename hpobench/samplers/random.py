@@ -8,7 +8,7 @@ class RandomSampler(Sampler):
     """i.i.d. uniform configurations from an explicit numpy Generator.
 
     >>> import numpy as np
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> s = RandomSampler(lenet_space(), np.random.default_rng(0))
     >>> len(s.sample(3))
     3

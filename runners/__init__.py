@@ -1,1 +1,0 @@
-"""Thin command-line entry points: ``python -m runners.sweep``, ``python -m runners.bench``."""
