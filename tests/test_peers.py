@@ -15,7 +15,7 @@ import pytest
 
 from hpobench.errors import ConfigError
 from hpobench.results import JOURNAL, RUN_JSON, read_journal
-from hpobench.space import lenet_space
+from hpobench.benchmarks.spaces import lenet_space
 from tests.conftest import compose_cfg, method_params, missing_requirement
 from tests.test_resume import comparable, sweep, table
 

@@ -5,7 +5,7 @@ The network is the LeNet of the Theano tutorial the paper cites
 max-pool 2 -> tanh -> conv(5x5, ``k2``) -> max-pool 2 -> tanh -> fully connected 500 ->
 tanh (``hidden_activation``; ``relu`` on request) -> 10, trained with mini-batch SGD
 (cross-entropy) on the 50,000 training digits.  The search space is
-:func:`hpobench.space.lenet_space` (learning rate, batch size, k2, k1); ``val_loss`` and
+:func:`hpobench.benchmarks.spaces.lenet_space` (learning rate, batch size, k2, k1); ``val_loss`` and
 ``test_loss`` are classification error rates on the 10,000 validation and 10,000 test digits.
 
 The unit of resource is a number of training examples, ``examples_per_unit`` (50,000 = one

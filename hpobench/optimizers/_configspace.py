@@ -13,7 +13,7 @@ only when a function here is called.
 
 Example::
 
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> cs = configspace(lenet_space(), seed=0)          # doctest: +SKIP
     >>> decode(lenet_space(), {"learning_rate": 0.01, "batch_size": 100, "k2": 20,
     ...                        "k1.unit": 1.0})

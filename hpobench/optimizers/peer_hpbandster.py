@@ -25,7 +25,7 @@ What differs from hpobench's Hyperband, on purpose (it is the peer's behaviour):
 Example::
 
     >>> import numpy as np                                    # doctest: +SKIP
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> hb = HpBandSter(lenet_space(), 81, np.random.default_rng(0), kind="hyperband")
     >>> job = hb.ask(); (job.bracket, job.rung, job.resource)
     (4, 0, 1)

@@ -27,7 +27,7 @@ bracket that starts at the smallest resource never runs.  Otherwise its
 Example::
 
     >>> import numpy as np                                    # doctest: +SKIP
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> opt = SMAC(lenet_space(), 81, np.random.default_rng(0), facade="hyperband")
     >>> opt.ask().resource
     1
