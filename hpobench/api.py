@@ -126,7 +126,7 @@ def run(objective: Union[Benchmark, Objective], method: Union[str, Optimizer] = 
                           f"Optimizer, got {type(method).__name__}")
     return run_loop(benchmark, optimizer, budget=budget, seed=seed, method_name=name,
                     run_dir=run_dir, executor=executor, progress=progress, reuse=reuse,
-                    budget_scale=cfg.get("budget_scale", 1) if isinstance(method, str) else 1)
+                    budget_scale=_budget_scale(cfg) if isinstance(method, str) else 1)
 
 
 def _conf_dirs() -> list[Path]:
@@ -167,3 +167,10 @@ def _max_resource(r) -> int | float:
     if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
         raise ConfigError(f"max_resource: must be a number > 0 (R, in units), got {r!r}")
     return r
+
+
+def _budget_scale(method_cfg: dict) -> float:
+    """A method run as several searches side by side (random_2x) gets that many budgets."""
+    from hpobench import validate
+
+    return validate.number("method.budget_scale", method_cfg.get("budget_scale", 1), low=1)

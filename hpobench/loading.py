@@ -136,7 +136,7 @@ def run_columns(meta: dict, context: str = "", method_variant: str = "") -> dict
                 out[f"{prefix}.{k}"] = _cell(v)
         out["budget"] = settings.get("budget")
         out["reuse"] = settings.get("reuse")
-        out["settings"] = canonical(settings)
+        out["settings"] = json.dumps(settings)  # in run.json's order (a space is ordered)
     out["run_status"] = meta.get("status")
     return out
 
@@ -262,7 +262,7 @@ def _digest(x: Any) -> str:
 
 def _cell(v: Any) -> Any:
     """A setting as one frame cell: lists and mappings as JSON text (hashable)."""
-    return canonical(v) if isinstance(v, (list, dict)) else v
+    return json.dumps(v) if isinstance(v, (list, dict)) else v
 
 
 def _disambiguate(df: pd.DataFrame) -> None:

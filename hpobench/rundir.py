@@ -43,7 +43,8 @@ def identity(benchmark, optimizer, *, method_name: str, seed: int, budget: float
         out["budget_scale"] = budget_scale
     if config is not None:
         out["config"] = {k: _without_labels(config[k]) for k in RESULT_KEYS if k in config}
-    return json.loads(canonical(out))
+    # plain JSON values, in their own order (a space's parameters are ordered)
+    return json.loads(json.dumps(out, default=res.json_default))
 
 
 def check_same_run(run_dir: Path, previous: dict, settings: dict) -> None:

@@ -24,7 +24,7 @@ from typing import Union
 
 from hpobench import validate
 
-VARIANTS = ("algorithm1", "paper_table")
+SCHEDULES = ("algorithm1", "paper_table")
 Number = Union[int, Fraction]
 
 
@@ -79,16 +79,16 @@ def s_max(R: int, eta: int) -> int:
 
 
 @functools.lru_cache(maxsize=1024)  # pure, and its result is immutable
-def bracket(R: int, eta: int, s: int, variant: str = "algorithm1") -> Bracket:
-    """Bracket ``s`` of Hyperband for (R, eta) under the named schedule variant.
+def bracket(R: int, eta: int, s: int, schedule: str = "algorithm1") -> Bracket:
+    """Bracket ``s`` of Hyperband for (R, eta) under the named ``schedule``.
 
     Cached: Hyperband asks for every bracket again in each iteration, and the Fraction
     arithmetic costs ~0.3 ms per iteration at R=81, a few percent of a synthetic run."""
     smax = s_max(R, eta)
-    validate.choice("schedule", variant, VARIANTS)
+    validate.choice("schedule", schedule, SCHEDULES)
     s = validate.integer("bracket (s)", s, low=0, high=smax, whole_floats=True,
                          note=f"for R={R}, eta={eta}")
-    if variant == "algorithm1":
+    if schedule == "algorithm1":
         num = (smax + 1) * eta ** s
         n = -(-num // (s + 1))  # ceil in integers
     else:
@@ -98,15 +98,15 @@ def bracket(R: int, eta: int, s: int, variant: str = "algorithm1") -> Bracket:
     return Bracket(s, rungs)
 
 
-def brackets(R: int, eta: int = 3, variant: str = "algorithm1") -> list[Bracket]:
+def brackets(R: int, eta: int = 3, schedule: str = "algorithm1") -> list[Bracket]:
     """All brackets of one Hyperband iteration, ``s = s_max .. 0`` in the paper's order."""
-    return [bracket(R, eta, s, variant) for s in range(s_max(R, eta), -1, -1)]
+    return [bracket(R, eta, s, schedule) for s in range(s_max(R, eta), -1, -1)]
 
 
-def iteration_resource(R: int, eta: int = 3, variant: str = "algorithm1",
+def iteration_resource(R: int, eta: int = 3, schedule: str = "algorithm1",
                        reuse: bool = True) -> Number:
     """Total resource of one Hyperband iteration (all brackets)."""
-    return _norm(sum(b.resource(reuse) for b in brackets(R, eta, variant)))
+    return _norm(sum(b.resource(reuse) for b in brackets(R, eta, schedule)))
 
 
 def min_rung_resource(R: int, eta: int = 3) -> Number:
@@ -118,9 +118,9 @@ def _fmt(x: Number) -> str:
     return str(x) if isinstance(x, int) else f"{float(x):.4g}"
 
 
-def table_markdown(R: int, eta: int = 3, variant: str = "algorithm1") -> str:
+def table_markdown(R: int, eta: int = 3, schedule: str = "algorithm1") -> str:
     """Render the brackets as the paper's Table 1 (rows i, columns n_i / r_i per s)."""
-    bs = brackets(R, eta, variant)
+    bs = brackets(R, eta, schedule)
     head = "| i | " + " | ".join(f"s={b.s}: n_i | r_i" for b in bs) + " |"
     sep = "|---|" + "|".join(["---|---"] * len(bs)) + "|"
     rows = []
@@ -137,8 +137,8 @@ def table_markdown(R: int, eta: int = 3, variant: str = "algorithm1") -> str:
         "| resource, reuse | " + " | ".join(f"{_fmt(b.resource(True))} | " for b in bs) + " |",
         "| resource, no reuse | " + " | ".join(f"{_fmt(b.resource(False))} | " for b in bs) + " |",
     ]
-    title = (f"Schedule `{variant}`, R={R}, eta={eta}: "
+    title = (f"Schedule `{schedule}`, R={R}, eta={eta}: "
              f"{sum(b.n_configs for b in bs)} configurations, "
-             f"{_fmt(iteration_resource(R, eta, variant, True))} units with checkpoint reuse, "
-             f"{_fmt(iteration_resource(R, eta, variant, False))} retraining from scratch.")
+             f"{_fmt(iteration_resource(R, eta, schedule, True))} units with checkpoint reuse, "
+             f"{_fmt(iteration_resource(R, eta, schedule, False))} retraining from scratch.")
     return "\n".join([title, "", head, sep, *rows, *foot])

@@ -295,30 +295,24 @@ class SearchSpace:
     def __repr__(self) -> str:
         return f"SearchSpace({list(self.params)!r})"
 
-    def to_list(self) -> list[dict]:
-        """The parameters in order as plain mappings, which :meth:`from_dict` reads back
-        (how run.json records a space: a list keeps the order that dependent bounds need,
-        where JSON mappings may be re-sorted).
+    def to_dict(self) -> dict:
+        """The plain mapping :meth:`from_dict` reads back, parameters in order (how
+        run.json and a table's metadata record a space).
 
-        >>> SearchSpace([Int("k", 1, 5)]).to_list()
-        [{'name': 'k', 'type': 'int', 'low': 1, 'high': 5, 'log': False}]
+        >>> SearchSpace([Int("k", 1, 5)]).to_dict()
+        {'k': {'type': 'int', 'low': 1, 'high': 5, 'log': False}}
         """
-        return [{"name": p.name, "type": p.kind, **{f.name: getattr(p, f.name)
-                                                    for f in fields(p) if f.name != "name"}}
-                for p in self.params]
+        return {p.name: {"type": p.kind, **{f.name: getattr(p, f.name) for f in fields(p)
+                                             if f.name != "name"}} for p in self.params}
 
     @classmethod
     def from_dict(cls, spec: dict) -> "SearchSpace":
         """Build from a plain mapping, as Hydra configs give it.
 
-        ``{"lr": {"type": "float", "low": 1e-3, "high": 0.1, "log": True}, ...}``, or the
-        list :meth:`to_list` writes (each mapping with its ``name``).
+        ``{"lr": {"type": "float", "low": 1e-3, "high": 0.1, "log": True}, ...}``
         """
         kinds = {"float": Float, "int": Int, "categorical": Categorical}
         params = []
-        if isinstance(spec, (list, tuple)):
-            spec = {p.get("name") if isinstance(p, dict) else p:
-                    {k: v for k, v in dict(p).items() if k != "name"} for p in spec}
         for name, p in spec.items():
             p = dict(p)
             kind = p.pop("type", None)

@@ -39,7 +39,7 @@ def side_by_side(R: int = 81, eta: int = 3) -> str:
                      + f" | {'same' if same else 'differ'} |")
     tot = {v: (sum(b.n_configs for b in sched.brackets(R, eta, v)),
                sched.iteration_resource(R, eta, v, True), sched.iteration_resource(R, eta, v, False))
-           for v in sched.VARIANTS}
+           for v in sched.SCHEDULES}
     lines.append("| all | | {} | {} / {} | | {} | {} / {} | |".format(
         tot["algorithm1"][0], _fmt(tot["algorithm1"][1]), _fmt(tot["algorithm1"][2]),
         tot["paper_table"][0], _fmt(tot["paper_table"][1]), _fmt(tot["paper_table"][2])))
@@ -52,7 +52,7 @@ def markdown(R: int = 81, eta: int = 3) -> str:
              "`method.schedule=paper_table`); `n_i/r_i` = configurations / resource per rung "
              "(resource is cumulative: with checkpoint reuse a promoted configuration pays "
              "only `r_i - r_(i-1)`).", "", side_by_side(R, eta), ""]
-    for v in sched.VARIANTS:
+    for v in sched.SCHEDULES:
         parts += [f"## {VARIANT_TITLES[v]}", "", sched.table_markdown(R, eta, v), ""]
     return "\n".join(parts)
 

@@ -18,10 +18,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m runners.schedule", description=__doc__.split("\n\n")[0])
     ap.add_argument("--R", type=int, default=81, help="max resource R (default 81)")
     ap.add_argument("--eta", type=int, default=3, help="reduction factor eta (default 3)")
-    ap.add_argument("--variant", choices=[*schedule.VARIANTS, "both"], default="both")
+    ap.add_argument("--variant", choices=[*schedule.SCHEDULES, "both"], default="both")
     a = ap.parse_args(argv)
     try:
-        variants = schedule.VARIANTS if a.variant == "both" else (a.variant,)
+        variants = schedule.SCHEDULES if a.variant == "both" else (a.variant,)
         out = [schedule.table_markdown(a.R, a.eta, v) for v in variants]
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

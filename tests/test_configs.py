@@ -10,7 +10,7 @@ from hpobench.configs import compose
 from hpobench.executors import Executor
 from hpobench.experiment import build
 from hpobench.optimizers.base import Optimizer
-from tests.conftest import CONF
+from tests.conftest import CONF, missing_requirement
 
 
 def _names(group: str) -> list[str]:
@@ -29,6 +29,9 @@ def test_every_group_is_covered():
 def test_group_composes_and_instantiates(group, name):
     if group == "benchmark" and name.startswith("lenet"):
         pytest.importorskip("torch")
+    need = missing_requirement(name) if group == "method" else None
+    if need:  # a peer library (the optional `peers` extra)
+        pytest.skip(f"method={name} needs {need!r}")
     cfg = compose([f"{group}={name}"], directory=str(CONF))
     benchmark, optimizer, executor = build(cfg)
     assert isinstance(benchmark, Benchmark) and isinstance(optimizer, Optimizer)
@@ -43,6 +46,10 @@ def test_experiment_preset_composes_and_instantiates(name):
     cfg = compose([f"+experiment={name}"], directory=str(CONF))
     if str(cfg.benchmark.get("name", "")).startswith("lenet"):
         pytest.importorskip("torch")
+    path = cfg.benchmark.get("path")
+    if cfg.benchmark.get("_target_", "").endswith("TableBenchmark") and path and not (
+            CONF.parent / "hpobench" / "benchmarks" / "recorded" / f"{path}.parquet").exists():
+        pytest.skip(f"+experiment={name} replays the table {path!r}, recorded on demand")
     benchmark, optimizer, _ = build(cfg)
     assert benchmark.max_resource == optimizer.max_resource
 

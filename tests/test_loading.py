@@ -58,7 +58,7 @@ def test_load_has_run_json_fields_as_columns(two_widths):
     assert (one["benchmark.failure_rate"] == 0.0).all() and (one["budget"] == 3).all()
     assert (one["run_status"] == "complete").all() and (one["reuse"] == True).all()  # noqa: E712
     space = json.loads(one["benchmark.space"].iloc[0])
-    assert [p["name"] for p in space] == ["learning_rate", "batch_size", "k2", "k1"]
+    assert list(space) == ["learning_rate", "batch_size", "k2", "k1"]
     assert EnvelopeBenchmark(**ag.settings_of(one)["benchmark_settings"]).settings() == \
         EnvelopeBenchmark(max_resource=9, width=0.1).settings()  # rebuilt exactly
 

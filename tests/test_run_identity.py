@@ -34,8 +34,9 @@ def test_run_json_records_every_setting(tmp_path):
     assert s["benchmark_settings"]["width"] == 0.1
     for key in ("failure_rate", "sleep_per_unit", "space"):
         assert key in s["benchmark_settings"]
-    assert s["benchmark_settings"]["space"][3] == {"name": "k1", "type": "int", "low": 5,
-                                                  "high": "k2", "log": False}
+    assert list(s["benchmark_settings"]["space"]) == ["learning_rate", "batch_size", "k2", "k1"]
+    assert s["benchmark_settings"]["space"]["k1"] == {"type": "int", "low": 5, "high": "k2",
+                                                     "log": False}
     assert s["method_settings"]["eta"] == 3 and s["method_settings"]["class"] == "Hyperband"
     assert (s["seed"], s["budget"], s["reuse"]) == (0, 2, True)
 

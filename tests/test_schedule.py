@@ -96,7 +96,7 @@ def test_fractional_resources_are_exact():
 
 def test_promotion_count_is_floor_ni_over_eta():
     for R, eta in [(81, 3), (243, 3), (1000, 10), (100, 4), (27, 2)]:
-        for variant in S.VARIANTS:
+        for variant in S.SCHEDULES:
             for b in S.brackets(R, eta, variant):
                 for a, c in zip(b.rungs, b.rungs[1:]):
                     assert c.n == a.n // eta

@@ -135,9 +135,9 @@ class EnvelopeBenchmark(Benchmark):
                  optimum: Optional[Sequence[float]] = None,
                  weights: Optional[Sequence[float]] = None, instance: int = 0,
                  failure_rate: float = 0.0, sleep_per_unit: float = 0.0,
-                 space: Optional[SearchSpace | dict | list] = None, name: str = "envelope"):
+                 space: Optional[SearchSpace | dict] = None, name: str = "envelope"):
         self.name = name
-        self.space = (SearchSpace.from_dict(space) if isinstance(space, (dict, list))
+        self.space = (SearchSpace.from_dict(space) if isinstance(space, dict)
                       else space or lenet_space())
         d = len(self.space)
         self.max_resource = validate.integer("benchmark.max_resource", max_resource, low=1,
@@ -300,7 +300,7 @@ class EnvelopeBenchmark(Benchmark):
                 "test_gap": self.test_gap, "noise": self.noise, "eval_noise": self.eval_noise, "instance": self.instance,
                 "optimum": self.optimum.tolist(), "weights": self.weights.tolist(),
                 "failure_rate": self.failure_rate, "sleep_per_unit": self.sleep_per_unit,
-                "space": self.space.to_list()}
+                "space": self.space.to_dict()}
 
 
 def _default_optimum(d: int) -> list[float]:

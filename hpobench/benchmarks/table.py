@@ -324,8 +324,8 @@ def planned_resources(optimizer) -> Optional[set]:
     brackets = getattr(optimizer, "schedule", None)
     if isinstance(brackets, list):  # Hyperband: every bracket of Algorithm 1 / Table 1
         return {float(g.r) for b in brackets for g in b.rungs}
-    if hasattr(optimizer, "bracket") and hasattr(optimizer, "variant"):
-        b = sched.bracket(R, optimizer.eta, optimizer.bracket, optimizer.variant)
+    if hasattr(optimizer, "bracket") and hasattr(optimizer, "schedule"):
+        b = sched.bracket(R, optimizer.eta, optimizer.bracket, optimizer.schedule)
         return {float(g.r) for g in b.rungs}
     grid = getattr(optimizer, "grid_resources", None)  # the recorder
     if grid:

@@ -60,7 +60,7 @@ class Optimizer(ABC):
         attribute that is a number, string, bool or None (or a list of them), its
         sampler's likewise.  Called on a fresh optimizer, before the first ask.
         Override where a setting lives elsewhere."""
-        return {"class": type(self).__name__, "space": self.space.to_list(),
+        return {"class": type(self).__name__, "space": self.space.to_dict(),
                 **_plain_attributes(self)}
 
     def drain_discarded(self) -> list[int]:

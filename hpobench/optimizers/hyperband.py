@@ -10,7 +10,7 @@ Example::
     >>> import numpy as np
     >>> from hpobench.benchmarks.spaces import lenet_space
     >>> hb = Hyperband(lenet_space(), 81, rng=np.random.default_rng(0))
-    >>> [b.n_configs for b in hb.schedule]
+    >>> [b.n_configs for b in hb.plan]
     [81, 34, 15, 8, 5]
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Hyperband(SuccessiveHalving):
     def __init__(self, space, max_resource, rng, eta: int = 3, schedule: str = "algorithm1",
                  sampler=None):
         super().__init__(space, max_resource, rng, eta=eta, schedule=schedule, sampler=sampler)
-        self.schedule = sched.brackets(max_resource, self.eta, self.variant)
+        self.plan = sched.brackets(max_resource, self.eta, self.schedule)
 
     @property
     def min_resource(self):
@@ -40,6 +40,6 @@ class Hyperband(SuccessiveHalving):
     def _brackets(self) -> Iterator[tuple[int, sched.Bracket]]:
         k = 0
         while True:
-            for spec in sched.brackets(self.max_resource, self.eta, self.variant):
+            for spec in sched.brackets(self.max_resource, self.eta, self.schedule):
                 yield k, spec
             k += 1

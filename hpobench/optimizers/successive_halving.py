@@ -94,7 +94,7 @@ class SuccessiveHalving(Optimizer):
                  sampler: Optional[Callable[..., Sampler]] = None):
         super().__init__(space, max_resource)
         self.eta = _check_eta(eta)
-        self.variant = validate.choice("method.schedule", schedule, sched.VARIANTS)
+        self.schedule = validate.choice("method.schedule", schedule, sched.SCHEDULES)
         self.s_max = sched.s_max(max_resource, self.eta)
         self.bracket = validate.integer(
             "method.bracket", self.s_max if bracket is None else bracket, low=0,
@@ -107,11 +107,11 @@ class SuccessiveHalving(Optimizer):
     @property
     def min_resource(self):
         """Smallest resource a job asks for: ``r_0`` of this bracket."""
-        return float(sched.bracket(self.max_resource, self.eta, self.bracket, self.variant).rungs[0].r)
+        return float(sched.bracket(self.max_resource, self.eta, self.bracket, self.schedule).rungs[0].r)
 
     def _brackets(self) -> Iterator[tuple[int, sched.Bracket]]:
         """(iteration, bracket) pairs in the order they run."""
-        spec = sched.bracket(self.max_resource, self.eta, self.bracket, self.variant)
+        spec = sched.bracket(self.max_resource, self.eta, self.bracket, self.schedule)
         k = 0
         while True:
             yield k, spec
