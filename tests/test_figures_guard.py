@@ -135,3 +135,33 @@ def test_every_figure_script_saves_through_the_guard():
     uses = {p.name for p in (ROOT / "paper_figures").glob("*.py")
             if re.search(r"\.fill_between\(", p.read_text())}
     assert uses <= {"envelope.py"}, uses
+
+
+def test_phase_diagram_shows_cells_without_a_significant_winner_as_such():
+    from paper_figures import phase_diagram as pd_fig
+
+    def cell(w, s, margin, se):
+        return {"width": w, "spread": s, "winner": "hyperband", "winner_label": "Hyperband",
+                "winner_mean": 0.1, "winner_se": 0.01, "runner_up": "random",
+                "runner_up_label": "random search", "runner_up_mean": 0.1 + margin,
+                "margin": margin, "margin_se": se, "paired_n": 5, "p_value": 0.1, "methods": 2}
+
+    # margin 0.05 > 2 x 0.01: a winner; 0.015 < 2 x 0.01: none
+    cells = pd.DataFrame([cell(0.1, 0.1, 0.05, 0.01), cell(0.5, 0.1, 0.015, 0.01)])
+    per = pd.DataFrame([{"width": w, "spread": 0.1, "method": m, "label": m, "seeds": 5,
+                         "mean": 0.1, "se": 0.01, "rank": 1, "winner": m == "hyperband"}
+                        for w in (0.1, 0.5) for m in ("hyperband", "random")])
+    fig = pd_fig.draw("t", cells, per, pd.DataFrame())
+    ax = fig.axes[0]
+    faces = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
+    assert faces == [pd_fig._style("hyperband").color, pd_fig.NO_WINNER]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[0].startswith("Hyperband") and texts[1].startswith("no significant winner")
+    assert "1 of 2 cells" in ax.get_title()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "no winner by > 2 s.e." in legend
+    assert "random search (never wins by > 2 s.e.)" in legend
+    plt.close(fig)
+    md = pd_fig.markdown("t", cells, per, pd.DataFrame())
+    assert "| 0.5 | 0.1 | no significant winner: Hyperband" in md
+    assert "| 0.1 | 0.1 | Hyperband (" in md
