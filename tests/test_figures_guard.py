@@ -165,3 +165,32 @@ def test_phase_diagram_shows_cells_without_a_significant_winner_as_such():
     md = pd_fig.markdown("t", cells, per, pd.DataFrame())
     assert "| 0.5 | 0.1 | no significant winner: Hyperband" in md
     assert "| 0.1 | 0.1 | Hyperband (" in md
+
+
+def test_envelope_figure_shows_convergence_and_no_negative_loss(monkeypatch, tmp_path):
+    from paper_figures import envelope
+
+    got = {}
+
+    def keep(fig, out, name):
+        check_figure(fig)
+        got["fig"] = fig
+        return []
+
+    monkeypatch.setattr(envelope, "save", keep)
+    bench = envelope.benchmark_from_conf()
+    envelope.make(None, tmp_path, bench=bench)
+    ax = got["fig"].axes[0]
+    for poly in ax.collections:  # the envelopes nu +- gamma(t), cut at 0
+        assert poly.get_paths()[0].vertices[:, 1].min() >= 0.0
+    curves = [ln for ln in ax.get_lines() if ln.get_label().startswith("$l_")]
+    nus = [bench.terminal_loss(c) for c in envelope.pick_configs(bench)]
+    assert len(curves) == len(nus) == 3
+    for line, nu in zip(curves, nus):
+        t, y = line.get_xdata(), line.get_ydata()
+        assert t[-1] >= 1000 * bench.max_resource  # far enough for the limit to show
+        # |l(t) - nu| <= gamma(t) for the envelope benchmark; at the end gamma is small
+        assert abs(y[-1] - nu) <= bench.gamma(t[-1]) + 1e-12
+        assert bench.gamma(t[-1]) < 0.1 * (max(nus) - min(nus))
+    assert any(np.allclose(ln.get_xdata(), bench.max_resource) for ln in ax.get_lines())
+    plt.close(got["fig"])
