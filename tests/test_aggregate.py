@@ -293,8 +293,9 @@ def test_speedup_cannot_invert_where_curves_end():
     """Issue 16: random's non-monotone mean first touches its final value at 1R, Hyperband
     ends far below it but first gets there at 3R: first crossings gave 1/3 = 0.33."""
     def run(method, seed, xs, ys):
-        return pd.DataFrame({"sweep": "", "benchmark": "b", "context": "", "max_resource": 9,
-                             "method": method, "method_variant": "", "budget_scale": 1.0,
+        return pd.DataFrame({"sweep": "", "benchmark": "b", "context": "", "context_key": "",
+                             "max_resource": 9, "method": method, "method_variant": "",
+                             "method_key": method, "budget_scale": 1.0,
                              "seed": seed, "run_dir": f"{method}/{seed}", "x": xs,
                              "incumbent_test": ys})
     # random: 0.35 at 1R, 0.5 at 2R, 0.40 (its final) from 3R to 4R
