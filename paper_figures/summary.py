@@ -29,7 +29,7 @@ def _num(x: float, fmt: str) -> str:
 def _speedup(r) -> str:
     text = _num(r.speedup, ".2f")
     lo, hi = getattr(r, "speedup_lo", math.nan), getattr(r, "speedup_hi", math.nan)
-    if math.isfinite(lo) and math.isfinite(hi) and not (lo == hi == r.speedup):
+    if math.isfinite(lo) and math.isfinite(hi) and hi > 0 and not (lo == hi == r.speedup):
         text += f" [{lo:.2f}, {hi:.2f}]"
     return text
 
