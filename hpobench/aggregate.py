@@ -77,20 +77,36 @@ def ranks(agg: pd.DataFrame, grid: Optional[Sequence[float]] = None,
 
 
 def resource_to_target(group_curves: pd.DataFrame, target: float) -> float:
-    """Least x (multiples of R) at which the seed-mean incumbent test loss of one group is
-    at most ``target``; NaN if it never gets there.
+    """Least x (multiples of R) from which the seed-mean incumbent test loss of one group
+    stays at or below ``target`` until the group's shortest run ends; NaN if it ends above.
 
-    Exact on the step functions: the mean is evaluated at every run's evaluation points
-    inside the span where all runs have an incumbent.
+    The mean of incumbent *test* losses is not monotone (the incumbent is chosen on
+    validation loss), so the first crossing of ``target`` can come long before the curve
+    settles below it; the resource from which it stays below cannot invert the ordering
+    of where the curves end.  Exact on the step functions: the mean is evaluated at every
+    run's evaluation points inside the span where all runs have an incumbent.
     """
+    xs, m = _mean_curve(group_curves)
+    return _settled_below(xs, m.mean(axis=0) if m.size else m, target)
+
+
+def _mean_curve(group_curves: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(x, per-run values: runs x points) at every evaluation point of the group's span."""
     lo, hi = _group_span(group_curves)
-    if not math.isfinite(lo):
-        return math.nan
+    if not math.isfinite(lo) or lo > hi:
+        return np.array([]), np.empty((0, 0))
     xs = np.unique(group_curves["x"].to_numpy(float))
     xs = xs[(xs >= lo) & (xs <= hi)]
-    mean = _matrix(group_curves, xs).mean(axis=0)
-    hit = np.nonzero(mean <= target + 1e-12)[0]
-    return float(xs[hit[0]]) if len(hit) else math.nan
+    return xs, _matrix(group_curves, xs)
+
+
+def _settled_below(xs: np.ndarray, mean: np.ndarray, target: float) -> float:
+    if not len(xs) or not math.isfinite(target):
+        return math.nan
+    above = np.nonzero(mean > target + 1e-12)[0]
+    if not len(above):
+        return float(xs[0])
+    return float(xs[above[-1] + 1]) if above[-1] + 1 < len(xs) else math.nan
 
 
 def final_values(group_curves: pd.DataFrame) -> tuple[float, float, float, int]:
@@ -105,26 +121,62 @@ def final_values(group_curves: pd.DataFrame) -> tuple[float, float, float, int]:
     return float(hi), float(v.mean()), sem, n
 
 
-def summary(curves_df: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
-    """Per group: final mean test loss +- s.e., the resource to reach the ``baseline``
-    method's final mean (same context, no method options), and the speed-up
-    ``x_baseline / x_method`` at that target (the paper's ratio; > 1: faster)."""
+def summary(curves_df: pd.DataFrame, baseline: str = "random", boot: int = 1000,
+            seed: int = 0) -> pd.DataFrame:
+    """Per group: final mean test loss +- s.e., and the speed-up over the ``baseline``
+    method (same context, no method options).
+
+    Target = the baseline's final mean; the baseline spent its whole run (``x_end``) to
+    get there.  ``x_to_target`` = the resource from which the group's mean stays at or
+    below the target (:func:`resource_to_target`), and ``speedup`` = baseline ``x_end`` /
+    ``x_to_target``: > 1 exactly when the group ends below the target with less resource,
+    NaN when it ends above (never reached); the baseline's own is 1.  So a method that
+    ends lower than the baseline never gets a speed-up below 1.  ``speedup_lo`` /
+    ``speedup_hi``: a 95% bootstrap interval (``boot`` resamples of the seeds of the group
+    and of the baseline; a resample that never reaches its target counts as 0).
+    """
+    rng = np.random.default_rng(seed)
     rows = []
     for ckeys, ctx in curves_df.groupby(list(CONTEXT_KEYS), sort=True, dropna=False):
         base = ctx[(ctx["method"] == baseline) & (ctx["method_variant"] == "")]
-        target = base_x = math.nan
+        target = base_end = math.nan
+        base_final = np.array([])
         if len(base):
-            _, target, _, _ = final_values(base)
-            base_x = resource_to_target(base, target) if math.isfinite(target) else math.nan
+            base_end, target, _, _ = final_values(base)
+            if math.isfinite(base_end):
+                base_final = _matrix(base, np.array([base_end]))[:, 0]
         for mkeys, g in ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False):
             x_end, mean, sem, n = final_values(g)
-            x_t = resource_to_target(g, target) if math.isfinite(target) else math.nan
+            is_base = mkeys[0] == baseline and mkeys[1] == "" and len(base) == len(g)
+            if is_base:
+                x_t, sp, lo, hi = base_end, 1.0, 1.0, 1.0
+            else:
+                x_t = resource_to_target(g, target)
+                sp = base_end / x_t if math.isfinite(x_t) and x_t > 0 else math.nan
+                lo, hi = _speedup_interval(g, base_final, base_end, boot, rng)
             rows.append({**dict(zip(CONTEXT_KEYS, ckeys)),
                          **dict(zip(METHOD_KEYS, mkeys)), "seeds": n, "x_end": x_end,
                          "final_mean": mean, "final_sem": sem, "target": target,
-                         "x_to_target": x_t,
-                         "speedup": base_x / x_t if x_t and math.isfinite(x_t) else math.nan})
+                         "x_to_target": x_t, "speedup": sp, "speedup_lo": lo,
+                         "speedup_hi": hi})
     return pd.DataFrame(rows)
+
+
+def _speedup_interval(group: pd.DataFrame, base_final: np.ndarray, base_end: float,
+                      boot: int, rng: np.random.Generator) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the speed-up: seeds of the group and of the
+    baseline resampled independently (NaN, NaN with fewer than 2 of either)."""
+    xs, m = _mean_curve(group)
+    if m.shape[0] < 2 or len(base_final) < 2 or not math.isfinite(base_end) or boot < 1:
+        return math.nan, math.nan
+    out = np.empty(boot)
+    for b in range(boot):
+        target = base_final[rng.integers(0, len(base_final), len(base_final))].mean()
+        mean = m[rng.integers(0, m.shape[0], m.shape[0])].mean(axis=0)
+        x_t = _settled_below(xs, mean, target)
+        out[b] = base_end / x_t if math.isfinite(x_t) and x_t > 0 else 0.0
+    lo, hi = np.percentile(out, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def contexts(df: pd.DataFrame) -> list[tuple]:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from hpobench import progress as progress_report
 from hpobench import results as res
 from hpobench.executors import Finished
 from hpobench.seeding import trial_seed, trial_seeds
@@ -145,9 +146,11 @@ class Loop:
             self.store.delete(tid)
 
     # -- the loop ----------------------------------------------------------------------
-    def execute(self, executor, progress: Optional[bool]) -> str:
+    def execute(self, executor, progress: Optional[bool | float]) -> str:
         self.t_exec = [time.perf_counter(), None]  # utilisation counts this window only
-        bar = _progress(progress, self.limit, self.b, self.method)
+        bar = progress_report.reporter(progress, self.limit, self.b.max_resource,
+                                       f"{self.b.name}/{self.method} seed={self.seed}",
+                                       start=self.total)
         inflight: dict[int, InFlight] = {}  # by job id
         done: dict[int, Done] = {}
         order: list[int] = []  # job ids in ask order, not yet committed
@@ -227,7 +230,7 @@ class Loop:
                 finally:  # what was told is recorded, in one journal write per batch
                     self.recorder.append_many(rows)
                 if bar is not None and rows:
-                    _bar_update(bar, self)
+                    bar.update(self.n_rows, self.total, self.incumbent.best)
         finally:
             self.t_exec[1] = time.perf_counter()
             if bar is not None:
@@ -301,21 +304,3 @@ class Loop:
                 "budget_resource": self.limit, "incumbent": self.incumbent.summary(),
                 "utilisation": self.utilisation(),
                 **({"retrained_from_scratch": self.retrained} if self.retrained else {})}
-
-
-def _progress(progress: Optional[bool], limit: float, b, method: str):
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=limit, desc=f"{b.name}/{method}", unit=b.resource_unit,
-                dynamic_ncols=True, leave=True)
-
-
-def _bar_update(bar, loop: Loop) -> None:
-    bar.update(loop.total - bar.n)
-    best = loop.incumbent.best
-    bar.set_postfix(evals=loop.n_rows,
-                    incumbent=f"{best['test_loss']:.4f}" if best else "-", refresh=False)

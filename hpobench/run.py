@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from hpobench import progress as progress_report
 from hpobench import results as res
 from hpobench import rundir
 from hpobench import validate
@@ -99,7 +100,7 @@ def check_max_resource(optimizer: Optimizer, benchmark: Benchmark) -> None:
 def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
         method_name: str, run_dir: Optional[str | Path] = None, reuse: bool = True,
         executor: Optional[Executor] = None, meta: Optional[dict] = None,
-        progress: Optional[bool] = None, variant: str = "",
+        progress: Optional[bool | float] = None, variant: str = "",
         min_resource: Optional[float] = None, budget_scale: float = 1,
         compact_every: int = 2000) -> RunResult:
     """Run ``optimizer`` on ``benchmark`` until ``budget`` x R units are spent.
@@ -114,7 +115,7 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
     resource per search.
     """
     check_max_resource(optimizer, benchmark)
-    progress = validate.optional(validate.boolean, "progress", progress)
+    progress_report.check(progress)  # None, a bool, or seconds between log lines
     scale = validate.number("budget_scale", budget_scale, low=1)
     limit = scale * check_budget(
         budget, benchmark, min_resource if min_resource is not None else _min_resource(optimizer))

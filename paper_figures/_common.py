@@ -95,9 +95,20 @@ class Outcome:
 
 
 def save(fig, out: Path, name: str) -> list[Path]:
-    """Write ``fig`` as ``<out>/<name>.png`` (150 dpi) and ``.pdf``; close it."""
+    """Write ``fig`` as ``<out>/<name>.png`` (150 dpi) and ``.pdf``; close it.
+
+    The figure is checked first (:func:`hpobench.plotting.guard.check_figure`): a series
+    hidden under others or a band drawn for fewer than 2 seeds raises, nothing is written.
+    """
     import matplotlib.pyplot as plt
 
+    from hpobench.plotting.guard import check_figure
+
+    try:
+        check_figure(fig)
+    except Exception:
+        plt.close(fig)
+        raise
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
     fig.savefig(paths[0], dpi=150, bbox_inches="tight")

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from hpobench import aggregate as ag
-from hpobench.plotting.curves import BAND_LABEL, draw_groups
+from hpobench.plotting.curves import band_note, draw_groups
+from hpobench.plotting.guard import band
 from hpobench.plotting.styles import style
 from hpobench.stats import paired_test
 from paper_figures._common import XLABEL, Outcome, Results, cli, save, slug, ylabel
@@ -70,9 +71,12 @@ def paired_curve(curves: pd.DataFrame, points: int = 200) -> pd.DataFrame:
 def _draw_difference(ax, diff: pd.DataFrame) -> None:
     x, m, se = diff["x"].to_numpy(), diff["mean"].to_numpy(), diff["se"].to_numpy()
     color = style("bohb").color
-    ax.fill_between(x, m - se, m + se, step="post", color=color, alpha=0.25, linewidth=0)
+    n = int(diff["n"].iloc[0])
+    if n >= 2:
+        band(ax, x, m - se, m + se, n, "BOHB − Hyperband", step="post", color=color,
+             alpha=0.25, linewidth=0)
     ax.step(x, m, where="post", color=color, linewidth=1.6,
-            label=f"BOHB − Hyperband, paired over {int(diff['n'].iloc[0])} seeds (± s.e.)")
+            label=f"BOHB − Hyperband, paired over {n} seeds" + (" (± s.e.)" if n >= 2 else ""))
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
     ax.grid(True, which="major", alpha=0.3)
@@ -106,8 +110,8 @@ def make(res: Results, out: Path) -> Outcome:
         for col, mode in enumerate(modes):
             ax = axes[0, col]
             sub = part[part["terminal"] == mode]
-            draw_groups(ax, res.aggregate(sub.drop(columns=["terminal", "rest", "rest_key"])),
-                        logx=True)
+            agg = res.aggregate(sub.drop(columns=["terminal", "rest", "rest_key"]))
+            draw_groups(ax, agg, logx=True)
             head = f"terminal={mode}"
             if set(sub["method"]) == set(METHODS):
                 p = final_difference(sub)
@@ -115,7 +119,7 @@ def make(res: Results, out: Path) -> Outcome:
                          f" (n={p['n']}, Wilcoxon p={p['p_value']:.2g})")
             ax.set_title(head, fontsize=9)
             ax.set_ylabel(ylabel(res.stat))
-            ax.legend(fontsize=8, title=BAND_LABEL[res.stat], title_fontsize=7)
+            ax.legend(fontsize=8, title=band_note(agg, res.stat), title_fontsize=7)
             diff = paired_curve(sub)
             if not diff.empty:
                 _draw_difference(axes[1, col], diff)

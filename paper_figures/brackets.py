@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from hpobench import aggregate as ag
-from hpobench.plotting.curves import BAND_LABEL, draw_groups
+from hpobench.plotting.curves import band_note, draw_groups
 from paper_figures._common import (SWEEPS, XLABEL, MissingRuns, Outcome, Results, cli,
                                    context_name, save, ylabel)
 
@@ -67,7 +67,7 @@ def make(res: Results, out: Path) -> Outcome:
         ax.set_xlabel(XLABEL)
         ax.set_ylabel(ylabel(res.stat))
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                  title=BAND_LABEL[res.stat], title_fontsize=7)
+                  title=band_note(agg, res.stat), title_fontsize=7)
         name = f"{NAME}_{context_name(key)}" + (f"_{rest}" if rest else "")
         outcome.written += save(fig, out, name.replace("=", "").replace(",", "_"))
         if hb.empty:

@@ -2,7 +2,9 @@
 
 Left: validation-loss learning curves ``l_i(t)`` of a few configurations of
 :class:`~hpobench.benchmarks.envelope.EnvelopeBenchmark`, their terminal losses ``nu_i``
-(dashed) and the envelopes ``nu_i +- gamma(t)`` (shaded).  Right: ``gamma(t)`` against half
+(dashed) and the envelopes ``nu_i +- gamma(t)`` (shaded, cut at 0: a loss is never
+negative), on a log axis running to 1000R: ``nu_i`` is the limit of ``l_i(t)``, and at
+``t = R`` (marked, with ``gamma(R)``) a curve may still sit up to ``gamma(R)`` above it.  Right: ``gamma(t)`` against half
 of each pair's gap ``|nu_i - nu_j| / 2``: the pair is told apart once ``gamma`` falls below
 it, so closer terminal losses (or a wider envelope) need more resource.  No results needed;
 the benchmark settings are those of ``conf/benchmark/envelope.yaml``.
@@ -23,6 +25,8 @@ from paper_figures._common import ROOT, Outcome, cli, save
 
 NAME = "envelope"
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+#: the left panel runs to this many times R, where every curve has reached its nu_i
+T_BEYOND = 1000
 
 
 def benchmark_from_conf(path: Optional[Path] = None):
@@ -48,7 +52,10 @@ def make(_res, out: Path, bench=None, seed: int = 0) -> Outcome:
     bench = bench or benchmark_from_conf()
     cfgs = pick_configs(bench, seed=seed)
     R = bench.max_resource
-    t = np.arange(1, R + 1, dtype=float)
+    # far beyond R, on a log axis: nu_i is where a curve goes as t grows (the picture's
+    # meaning), and at t = R a curve may still sit up to gamma(R) above it
+    t = np.unique(np.concatenate([np.arange(1, R + 1, dtype=float),
+                                  np.geomspace(R, R * T_BEYOND, 120)]))
     gam = np.array([bench.gamma(x) for x in t])
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.3), gridspec_kw={"width_ratios": [3, 2]})
     nus = []
@@ -56,17 +63,26 @@ def make(_res, out: Path, bench=None, seed: int = 0) -> Outcome:
         nu = bench.terminal_loss(cfg)
         nus.append(nu)
         val = np.array([bench.curve(cfg, x, seed)[0] for x in t])
-        ax.fill_between(t, nu - gam, nu + gam, color=col, alpha=0.12, linewidth=0)
-        ax.plot(t, val, color=col, linewidth=1.6, label=f"$l_{i + 1}(t)$")
+        # a loss is never negative: the envelope's lower edge stops at 0
+        ax.fill_between(t, np.maximum(nu - gam, 0.0), nu + gam, color=col, alpha=0.12,
+                        linewidth=0)
+        ax.plot(t, val, color=col, linewidth=1.2, label=f"$l_{i + 1}(t)$")
         ax.axhline(nu, color=col, linestyle="--", linewidth=1.0)
-        ax.annotate(f"$\\nu_{i + 1}$={nu:.3f}", (R, nu), xytext=(3, 0),
-                    textcoords="offset points", va="bottom", fontsize=8, color=col)
-    ax.set_xlabel(f"resource t ({bench.resource_unit}s)")
+        ax.annotate(f"$\\nu_{i + 1}$={nu:.3f}", (t[-1], nu), xytext=(6, 0),
+                    textcoords="offset points", va="center", fontsize=8, color=col,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.9,
+                          "linewidth": 0})
+    g_R = bench.gamma(R)
+    ax.axvline(R, color="grey", linewidth=0.8)
+    ax.annotate(f"t = R = {R}\n$\\gamma(R)$={g_R:.3f}", (R, 1.0), xycoords=("data", "axes fraction"),
+                xytext=(3, -3), textcoords="offset points", va="top", fontsize=8, color="grey")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"resource t ({bench.resource_unit}s; log scale, to {T_BEYOND:g}R)")
     ax.set_ylabel("validation loss")
-    ax.set_title("Learning curves in their envelopes $\\nu_i \\pm \\gamma(t)$", fontsize=10)
-    ax.set_xlim(0, R * 1.15)
-    ax.set_ylim(max(min(nus) - 0.6 * (max(nus) - min(nus)) - 0.02, min(nus) - gam[0]),
-                max(nus) + gam[0])
+    ax.set_title("Learning curves in their envelopes $\\nu_i \\pm \\gamma(t)$ (cut at 0): "
+                 "$l_i(t) \\to \\nu_i$", fontsize=10)
+    ax.set_xlim(1, t[-1] * 12)
+    ax.set_ylim(0, max(nus) + gam[0])
     ax.legend(fontsize=8, loc="upper right", frameon=False)
     # gamma beyond R too, to show how much resource each pair would need
     tt = np.geomspace(1, R * 1000, 400)

@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 
 from hpobench import aggregate as ag
-from hpobench.plotting.curves import BAND_LABEL, draw_groups
+from hpobench.plotting.curves import band_note, draw_groups
 from paper_figures._common import (SWEEPS, XLABEL, Outcome, Results, cli,
                                    context_name, save, ylabel)
 
@@ -58,12 +59,12 @@ def make(res: Results, out: Path) -> Outcome:
         return Outcome.nothing("method comparison", "no benchmark has runs of two or more "
                                "methods with the same settings", SWEEPS["paper_envelope"])
     outcome = Outcome()
-    note = BAND_LABEL[res.stat]
+    note = band_note(pd.concat([sub for _, sub in ps]), res.stat)
     for key, sub in ps:  # one file per panel
         fig, ax = plt.subplots(figsize=(7.5, 4.6))
         draw(ax, key, sub, res.stat)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                  title=note, title_fontsize=7)
+                  title=band_note(sub, res.stat), title_fontsize=7)
         outcome.written += save(fig, out, f"{NAME}_{context_name(key)}")
     if len(ps) > 1:  # and all panels together
         cols = min(3, len(ps))

@@ -10,8 +10,8 @@ lowest mean; its margin over the runner-up is the mean of the per-seed differenc
 seeds both share (:func:`hpobench.stats.paired_test`) with that difference's s.e. (an
 unpaired difference of means, flagged, when they share no seed).
 
-Writes ``phase_diagram_<context>.{png,pdf}`` (cell colour = winner, text = winner and
-margin ± s.e.; axes = width and spread; beside it, with bracket rows, the talk's Figure 2
+Writes ``phase_diagram_<context>.{png,pdf}`` (cell colour = a winner ahead by > 2 s.e.,
+grey = no significant winner; text = lowest mean and margin ± s.e.; axes = width and spread; beside it, with bracket rows, the talk's Figure 2
 takeaway made measurable: bracket s=0 minus the most aggressive bracket per cell, paired ±
 s.e.), ``phase_diagram_<context>.md`` (the winners, every method's mean ± s.e. per cell,
 the bracket gap) and ``phase_diagram_<context>.csv`` (every number).
@@ -97,6 +97,10 @@ def diagram_table(finals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(cells), pd.DataFrame(per)
 
 
+#: the colour of a cell where no method leads the runner-up by more than 2 s.e.
+NO_WINNER = "#d9d9d9"
+
+
 def _significant(margin: float, se: float) -> bool:
     return math.isfinite(se) and se > 0 and margin > 2 * se
 
@@ -118,12 +122,15 @@ def markdown(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFra
     intro = (f"Incumbent test error where each run ends, mean ± s.e. over seeds "
              f"({_seeds_note(per)}).  Margin = runner-up minus winner: the mean of the "
              "per-seed differences on the seeds both share ± its s.e. (paired n), p = "
-             "one-sided Wilcoxon signed-rank (winner lower).")
-    header = ("| width | spread | winner (mean ± s.e.) | runner-up (mean) | margin ± s.e. "
+             "one-sided Wilcoxon signed-rank (winner lower). A winner is significant when "
+             "its margin exceeds 2 s.e.; otherwise the cell has no significant winner.")
+    header = ("| width | spread | lowest mean (mean ± s.e.) | runner-up (mean) | margin ± s.e. "
               "| paired n | p |")
     lines = [f"# Phase diagram: {title}", "", intro, "", header, "|---|---|---|---|---|---|---|"]
     for r in cells.itertuples(index=False):
-        lines.append(f"| {r.width:g} | {r.spread:g} | {r.winner_label} "
+        lead = r.winner_label if _significant(r.margin, r.margin_se) else (
+            f"no significant winner: {r.winner_label}" if r.winner else "no winner")
+        lines.append(f"| {r.width:g} | {r.spread:g} | {lead} "
                      f"({_num(r.winner_mean)} ± {_num(r.winner_se)}) | {r.runner_up_label} "
                      f"({_num(r.runner_up_mean)}) | {_num(r.margin)} ± {_num(r.margin_se)} "
                      f"| {r.paired_n or 'unpaired'} | {_num(r.p_value, '.3g')} |")
@@ -152,8 +159,8 @@ def markdown(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFra
 
 
 def draw(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFrame):
-    """Top: the grid, x = width, y = spread, cell colour = winner, text = winner, margin ±
-    s.e.  Below (with bracket rows): bracket s=0 minus s=s_max per cell, paired ± s.e."""
+    """Top: the grid, x = width, y = spread, cell colour = winner when ahead by > 2 s.e.
+    (grey: no significant winner), text = lowest mean, margin ± s.e.  Below (with bracket rows): bracket s=0 minus s=s_max per cell, paired ± s.e."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
@@ -166,14 +173,23 @@ def draw(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFrame):
     ax = axes[0, 0]
     for r in cells.itertuples(index=False):
         i, j = widths.index(r.width), spreads.index(r.spread)
-        color = _style(r.winner).color if r.winner else "#ffffff"
-        ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, facecolor=color, alpha=0.85,
-                                   edgecolor="white", hatch=_hatch(r.winner), linewidth=0))
         sig = _significant(r.margin, r.margin_se)
-        text = (f"{r.winner_label}\nmean {_num(r.winner_mean, '.3f')}\n"
-                f"margin {_num(r.margin, '.3f')} ± {_num(r.margin_se, '.3f')}"
-                + ("" if sig else " (<2 s.e.)") + f"\nvs {r.runner_up_label}")
+        # a cell is coloured by its winner only when the winner leads by > 2 s.e.
+        color = _style(r.winner).color if r.winner and sig else NO_WINNER
+        ax.add_patch(plt.Rectangle((i - 0.5, j - 0.5), 1, 1, facecolor=color, alpha=0.85,
+                                   edgecolor="white", hatch=_hatch(r.winner) if sig else "",
+                                   linewidth=0))
+        if sig:
+            text = (f"{r.winner_label}\nmean {_num(r.winner_mean, '.3f')}\n"
+                    f"margin {_num(r.margin, '.3f')} ± {_num(r.margin_se, '.3f')}"
+                    f"\nvs {r.runner_up_label}")
+        else:
+            text = ("no significant winner\n"
+                    + (f"lowest mean: {r.winner_label} {_num(r.winner_mean, '.3f')}\n"
+                       f"ahead by {_num(r.margin, '.3f')} ± {_num(r.margin_se, '.3f')} (< 2 s.e.)"
+                       f"\nof {r.runner_up_label}" if r.winner else "(fewer than 2 seeds)"))
         ax.text(i, j, text, ha="center", va="center", fontsize=7.5,
+                color="black" if sig else "#444444",
                 bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "alpha": 0.85,
                       "linewidth": 0})
     ax.set_xlim(-0.5, len(widths) - 0.5)
@@ -184,14 +200,19 @@ def draw(title: str, cells: pd.DataFrame, per: pd.DataFrame, gap: pd.DataFrame):
     ax.set_ylabel("terminal-loss spread  (close → far)")
     n_sig = sum(_significant(r.margin, r.margin_se) for r in cells.itertuples(index=False))
     ax.set_title(f"Lowest mean test error: {title}, {_seeds_note(per)}\n"
-                 "margin = paired mean difference to the runner-up ± s.e.; "
-                 f"ahead by > 2 s.e. in {n_sig} of {len(cells)} cells", fontsize=9)
+                 "margin = paired mean difference to the runner-up ± s.e.; a cell is "
+                 f"coloured by a winner ahead by > 2 s.e.: {n_sig} of {len(cells)} cells",
+                 fontsize=9)
     present = sorted(per["method"].unique(), key=_order)
-    winners = set(cells["winner"].dropna())
+    winners = {r.winner for r in cells.itertuples(index=False)
+               if r.winner and _significant(r.margin, r.margin_se)}
     handles = [Patch(facecolor=_style(m).color, edgecolor="white", hatch=_hatch(m),
                      alpha=0.85 if m in winners else 0.25,
-                     label=_label(m) + ("" if m in winners else " (never wins)"))
+                     label=_label(m) + ("" if m in winners else " (never wins by > 2 s.e.)"))
                for m in present]
+    if n_sig < len(cells):
+        handles.append(Patch(facecolor=NO_WINNER, edgecolor="white", alpha=0.85,
+                             label="no winner by > 2 s.e."))
     ax.legend(handles=handles, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               frameon=False, title="methods compared", title_fontsize=8)
     if panels == 2:

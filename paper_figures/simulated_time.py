@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hpobench import aggregate as ag
-from hpobench.plotting.curves import BAND_LABEL, draw_groups
+from hpobench.plotting.curves import band_note, draw_groups
 from paper_figures._common import SWEEPS, Outcome, Results, cli, save, slug
 
 NAME = "simulated_time"
@@ -64,9 +64,11 @@ def make(res: Results, out: Path) -> Outcome:
         workers = sorted(tc["workers"].unique())
         fig, axes = plt.subplots(1, len(workers), figsize=(4.2 * len(workers), 3.8),
                                  sharey=True, squeeze=False)
+        aggs = []
         for ax, w in zip(axes[0], workers):
             sub = tc[tc["workers"] == w].drop(columns=["workers", "table"])
             agg = res.aggregate(sub, grid="log")
+            aggs.append(agg)
             draw_groups(ax, agg)
             ax.set_title(f"{w} worker{'s' if w > 1 else ''}", fontsize=10)
             ax.set_xlabel("simulated wall-clock time (s)")
@@ -74,7 +76,7 @@ def make(res: Results, out: Path) -> Outcome:
         axes[0][0].set_ylabel(f"{'mean' if res.stat == 'mean' else 'median'} test loss "
                               "of the incumbent")
         budget = res.run_json(tc["run_dir"].iloc[0]).get("budget")
-        fig.suptitle(f"{table}: methods against simulated time ({BAND_LABEL[res.stat]}; "
+        fig.suptitle(f"{table}: methods against simulated time ({band_note(pd.concat(aggs), res.stat)}; "
                      f"every run gets {budget} x R of resource)", fontsize=10)
         outcome.written += save(fig, out, f"{NAME}_{slug(table)}")
     return outcome

@@ -1,6 +1,7 @@
 """Table 6: per benchmark (and setting context), each method's final mean test error +-
-standard error, the resource it needs to reach random search's final mean error, and
-its speed-up over random search (the paper's ratio: random's resource / the method's).
+standard error, the resource from which its mean stays at or below random search's final
+mean error, and its speed-up over random search (random's resource / the method's, with a
+95% bootstrap interval; see :func:`hpobench.aggregate.summary`).
 
 Writes ``summary.md`` (Markdown), ``summary.csv`` (every number, unrounded) and
 ``ranks.csv`` (each method's rank among the methods of its benchmark and settings over
@@ -25,12 +26,26 @@ def _num(x: float, fmt: str) -> str:
     return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
 
 
+def _speedup(r) -> str:
+    text = _num(r.speedup, ".2f")
+    lo, hi = getattr(r, "speedup_lo", math.nan), getattr(r, "speedup_hi", math.nan)
+    if math.isfinite(lo) and math.isfinite(hi) and hi > 0 and not (lo == hi == r.speedup):
+        text += f" [{lo:.2f}, {hi:.2f}]"
+    return text
+
+
 def markdown(table) -> str:
     lines = ["# Summary: final incumbent test error and speed-up over random search", "",
              "Final = mean over seeds where the group's shortest run ends (x_end, in multiples "
              "of R per search); target = random search's final mean in the same benchmark "
-             "and settings; speed-up = random's resource to reach it / the method's "
-             "(> 1: faster; n/a: never reached it, or no random-search runs to compare).", ""]
+             "and settings, which random search reached with all its resource (x_end); "
+             "resource to target = where the method's mean falls to the target and stays "
+             "there (the mean of incumbent test errors is not monotone: a first crossing "
+             "could come before it settles); speed-up = random's x_end / the method's "
+             "resource to target [95% bootstrap interval over seeds] (> 1: faster; a method "
+             "that ends below the target is never below 1; n/a: it ends above the target, or "
+             "no random-search runs to compare; 0 in an interval: some resamples never "
+             "reach it).", ""]
     for key, ctx in table.groupby(list(ag.CONTEXT_KEYS), sort=True, dropna=False):
         target = ctx["target"].iloc[0]
         lines += [f"## {ag.describe_context(key)}", "",
@@ -43,7 +58,7 @@ def markdown(table) -> str:
             lines.append(f"| {style(r.method, r.method_variant).label} | {r.seeds} | "
                          f"{_num(r.x_end, '.3g')} | {_num(r.final_mean, '.4f')} ± "
                          f"{_num(r.final_sem, '.4f')} | {_num(r.x_to_target, '.3g')} | "
-                         f"{_num(r.speedup, '.2f')} |")
+                         f"{_speedup(r)} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -266,18 +266,50 @@ def test_summary_speedup_against_random(frame):
     lo, hi = span(rnd)
     target = mean_at(rnd, hi)
 
-    def first_hit(c):
+    def settled(c):  # from where the mean stays at or below the target to its end
         lo, hi = span(c)
         xs = sorted(x for x in set(c["x"]) if lo <= x <= hi)
-        return next((x for x in xs if mean_at(c, x) <= target + 1e-12), math.nan)
+        above = [x for x in xs if mean_at(c, x) > target + 1e-12]
+        if not above:
+            return xs[0]
+        later = [x for x in xs if x > above[-1]]
+        return later[0] if later else math.nan
 
-    row = table.set_index("method").loc["hyperband"]
+    t = table.set_index("method")
+    row = t.loc["hyperband"]
     assert row["target"] == pytest.approx(target)
-    assert row["x_to_target"] == pytest.approx(first_hit(hb), nan_ok=True)
-    expected = first_hit(rnd) / first_hit(hb)
-    assert row["speedup"] == pytest.approx(expected, nan_ok=True)
-    assert table.set_index("method").loc["random", "speedup"] == pytest.approx(1.0)
+    assert row["x_to_target"] == pytest.approx(settled(hb), nan_ok=True)
+    assert row["speedup"] == pytest.approx(hi / settled(hb), nan_ok=True)
+    assert t.loc["random", "speedup"] == 1.0 and t.loc["random", "x_to_target"] == hi
     assert row["final_mean"] == pytest.approx(mean_at(hb, span(hb)[1]))
+    for m, r in t.iterrows():  # ends below random: never slower; ends above: never reached
+        if r["final_mean"] < target:
+            assert r["speedup"] >= 1.0
+        elif r["final_mean"] > target:
+            assert math.isnan(r["speedup"])
+
+
+def test_speedup_cannot_invert_where_curves_end():
+    """Issue 16: random's non-monotone mean first touches its final value at 1R, Hyperband
+    ends far below it but first gets there at 3R: first crossings gave 1/3 = 0.33."""
+    def run(method, seed, xs, ys):
+        return pd.DataFrame({"sweep": "", "benchmark": "b", "context": "", "context_key": "",
+                             "max_resource": 9, "method": method, "method_variant": "",
+                             "method_key": method, "budget_scale": 1.0,
+                             "seed": seed, "run_dir": f"{method}/{seed}", "x": xs,
+                             "incumbent_test": ys})
+    # random: 0.35 at 1R, 0.5 at 2R, 0.40 (its final) from 3R to 4R
+    rnd = [run("random", s, [1.0, 2.0, 3.0, 4.0], [0.35, 0.5, 0.4, 0.4]) for s in (0, 1)]
+    # hb: 0.45 at 1R, 0.6 at 2R, 0.2 from 3R to 4R: ends far below random
+    hb = [run("hyperband", s, [1.0, 2.0, 3.0, 4.0], [0.45, 0.6, 0.2, 0.2]) for s in (0, 1)]
+    t = ag.summary(pd.concat(rnd + hb, ignore_index=True), boot=200).set_index("method")
+    assert t.loc["random", "target"] == pytest.approx(0.4)
+    # hb stays <= 0.4 from 3R; random spent 4R: 4/3
+    assert t.loc["hyperband", "x_to_target"] == 3.0
+    assert t.loc["hyperband", "speedup"] == pytest.approx(4 / 3)
+    # identical seeds: every resample gives the same curves
+    assert t.loc["hyperband", "speedup_lo"] == pytest.approx(4 / 3)
+    assert t.loc["hyperband", "speedup_hi"] == pytest.approx(4 / 3)
 
 
 def test_ranks_order_methods_by_their_curves(frame):
