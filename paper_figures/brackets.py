@@ -60,10 +60,12 @@ def make(res: Results, out: Path) -> Outcome:
         fig, ax = plt.subplots(figsize=(7.5, 4.6))
         draw_groups(ax, agg, logx=True)
         title = ag.describe_context(key) + (f", {rest}" if rest else "")
-        seeds = pd.concat([part, hb])["seed"].nunique()
+        both = pd.concat([part, hb])
+        n = both.groupby(["method", "method_variant"])["seed"].nunique()
+        seeds = f"{n.min()}" if n.min() == n.max() else f"{n.min()} to {n.max()}"
         lead = "Figure 3 (LeNet): brackets" if key[1].startswith("lenet") else "Brackets"
-        ax.set_title(f"{lead} s alone and Hyperband, {seeds} seed{'s' * (seeds != 1)}:\n"
-                     f"{title}", fontsize=10)
+        ax.set_title(f"{lead} s alone and Hyperband, {seeds} seed{'s' if n.max() != 1 else ''} "
+                     f"per line:\n{title}", fontsize=10)
         ax.set_xlabel(XLABEL)
         ax.set_ylabel(ylabel(res.stat))
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
