@@ -127,6 +127,8 @@ def run(benchmark: Benchmark, optimizer: Optimizer, *, budget: float, seed: int,
                                budget=budget, reuse=reuse, config=meta.get("config"),
                                budget_scale=scale)
     executor = executor or SerialExecutor()
+    if getattr(executor, "changes_rows", False):  # a simulated clock: its workers shape the rows
+        settings["executor_settings"] = executor.settings()
     directory = rundir.RunDirectory(run_dir, settings, {
         "method": method_name, "benchmark": benchmark.name, "seed": seed, "budget": budget,
         "max_resource": benchmark.max_resource, "resource_unit": benchmark.resource_unit,

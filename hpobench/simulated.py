@@ -62,8 +62,8 @@ class SimulatedExecutor(Executor):
     #: the run loop must not evaluate ahead in batches: jobs start when a worker frees
     batches = False
     #: unlike real executors, the worker count changes the rows (the clock, and the
-    #: order asynchronous methods see results in): a run's identity should include
-    #: :meth:`settings`
+    #: order asynchronous methods see results in): the run loop makes :meth:`settings`
+    #: part of the run's identity
     changes_rows = True
 
     def __init__(self, workers: int = 1, time_per_unit: float = 1.0):

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 from paper_figures import (bohb_vs_hyperband, brackets, envelope, grid_vs_random,
-                           method_comparison, phase_diagram, simulated_time, summary, table1)
+                           method_comparison, phase_diagram, simulated_time, summary, table1,
+                           cross_task)
 from paper_figures._common import SWEEPS, Outcome, load, parser, report
 
 #: (name, module, needs results)
@@ -32,6 +33,7 @@ FIGURES = (
     ("phase diagram", phase_diagram, True),
     ("BOHB vs Hyperband", bohb_vs_hyperband, True),
     ("simulated time", simulated_time, True),
+    ("cross task", cross_task, True),
 )
 
 

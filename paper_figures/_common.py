@@ -32,6 +32,7 @@ SWEEPS = {
     "envelope_phase": SWEEP + "envelope_phase",
     "envelope_phase_brackets": SWEEP + "envelope_phase_brackets",
     "table_simulated": SWEEP + "table_simulated",
+    "table_tasks": SWEEP + "table_tasks",
 }
 
 

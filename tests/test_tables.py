@@ -45,7 +45,7 @@ def _frame() -> pd.DataFrame:
 
 def _write(df: pd.DataFrame, path: Path, meta=None, sidecar=False) -> Path:
     """What the doc tells a user with a converted frame to do (pyarrow + JSON)."""
-    meta = {"space": SPACE.to_dict(), "resource_unit": "epoch"} if meta is None else meta
+    meta = {"space": SPACE.to_list(), "resource_unit": "epoch"} if meta is None else meta
     table = pa.Table.from_pandas(df, preserve_index=False)
     if sidecar:
         path.with_suffix(".json").write_text(json.dumps(meta))
@@ -133,7 +133,7 @@ def test_pandas_alone_reads_a_written_table(small, tmp_path):
                                 "test_loss", "runtime"]
     assert len(df) == 9 and df["runtime"].sum() == pytest.approx(7 + 8.5 + 3)
     meta = json.loads(pq.read_schema(out).metadata[b"hpobench.table"])
-    assert meta["space"]["n"] == {"type": "int", "low": 1, "high": 4, "log": False}
+    assert meta["space"][1] == {"name": "n", "type": "int", "low": 1, "high": 4, "log": False}
     assert meta["grid"] == [1.0, 3.0, 9.0] and meta["max_resource"] == 9
     again = TableBenchmark(path=str(out))
     assert np.array_equal(again.table.val, small.table.val, equal_nan=True)
@@ -141,7 +141,7 @@ def test_pandas_alone_reads_a_written_table(small, tmp_path):
 
 # -- malformed tables: a ConfigError that names what is wrong ---------------------------
 def _broken(kind: str) -> tuple[pd.DataFrame, dict]:
-    df, meta = _frame(), {"space": SPACE.to_dict()}
+    df, meta = _frame(), {"space": SPACE.to_list()}
     if kind == "missing column":
         df = df.drop(columns=["runtime"])
     elif kind == "NaN resource":

@@ -110,3 +110,19 @@ def test_deterministic_for_order_dependent_methods(method):
     # 4 workers: never more than 4 jobs running at any instant
     for t in times:
         assert sum(r["info.sim_start"] <= t - 1e-9 < r["info.sim_time"] for r in a) <= 4
+
+
+def test_a_simulated_run_with_other_workers_is_another_run(tmp_path):
+    """The worker count shapes a simulated run's rows: the same directory with another
+    count is refused, not reported as done (it is not part of the directory's name)."""
+    def go(workers):
+        cfg = compose_cfg(["benchmark=table", "method=asha", "executor=simulated",
+                           f"executor.workers={workers}", "budget=2"])
+        b, opt, ex = build(cfg)
+        return run(b, opt, budget=2, seed=0, method_name="asha", executor=ex,
+                   run_dir=tmp_path / "r")
+
+    assert go(4).status == "complete"
+    assert go(4).status == "complete"  # the same run: found done
+    with pytest.raises(ConfigError, match="executor_settings.workers: 4 there, 16 here"):
+        go(16)

@@ -160,7 +160,7 @@ class LearningCurveTable:
                 cfg = dict(zip(space.names, key))
                 if None in key or not space.contains(cfg):
                     raise ConfigError(f"{where}: row {r} has configuration {cfg}, which is not "
-                                      f"in the space {space.to_dict()}")
+                                      f"in the space {space.to_list()}")
                 i = index[key] = len(configs)
                 configs.append(cfg)
             row_of[r] = i
@@ -214,9 +214,10 @@ class LearningCurveTable:
             raise ConfigError(f"{label}: not a readable Parquet file ({e})") from None
         meta = _read_meta(t.schema.metadata or {}, path, label)
         spec = meta.get("space")
-        if not isinstance(spec, dict) or not spec:
+        if not isinstance(spec, (dict, list)) or not spec:
             raise ConfigError(f"{label}: metadata has no 'space' (a mapping like "
-                              "{'lr': {'type': 'float', 'low': 0.001, 'high': 0.1, 'log': true}})")
+                              "{'lr': {'type': 'float', 'low': 0.001, 'high': 0.1, 'log': true}}, "
+                              "or a list of such mappings with their 'name')")
         space = SearchSpace.from_dict(spec)
         columns = {name: t.column(name).to_pylist() for name in t.column_names
                    if name.startswith("config.") or name in (*REQUIRED, "replicate", "seed")}
@@ -252,7 +253,7 @@ class LearningCurveTable:
 
         from hpobench.results import atomic_write
 
-        meta = {"format": FORMAT, **self.meta, "space": self.space.to_dict(),
+        meta = {"format": FORMAT, **self.meta, "space": self.space.to_list(),
                 "max_resource": int(self.max_resource), "grid": self.grid.tolist()}
         table = pa.table(self.columns())
         table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})

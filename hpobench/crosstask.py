@@ -1,0 +1,81 @@
+"""Statistics across tasks (tables): normalized regret and average rank.
+
+What the field reports when one method is run on many recorded tasks (HPOBench, YAHPO,
+syne-tune's benchmarking): per task the incumbent's test loss is put on a common scale,
+
+    normalized regret = (loss - best) / (worst - best),
+
+``best`` and ``worst`` the smallest and largest finite test loss at R over the task's
+recorded configurations (0: the best the table holds; 1: its worst), and methods are
+ranked per task (rank 1 = the smallest mean loss over seeds; ties share the average
+rank), ranks then averaged over tasks.  Both as functions of an x axis every task shares:
+total resource in multiples of R, or simulated time in units of the task's median time to
+train one configuration to R.  A point is used only where every run of every task has a
+value (no averaging over a subset).  A critical-difference diagram needs a maintained
+package (``autorank``), which is not a dependency: not drawn here.
+
+>>> import pandas as pd
+>>> c = pd.DataFrame({"task": ["a"] * 4 + ["b"] * 4, "method": ["m", "m", "n", "n"] * 2,
+...                   "run_dir": ["a1", "a1", "a2", "a2", "b1", "b1", "b2", "b2"],
+...                   "x": [1.0, 2.0] * 4, "incumbent_test": [0.5, 0.3, 0.4, 0.4,
+...                                                            2.0, 1.0, 3.0, 3.0]})
+>>> out = summarise(c, {"a": (0.2, 0.6), "b": (1.0, 5.0)}, grid=[1.0, 2.0])
+>>> out[out.method == "m"][["x", "regret", "rank"]].round(6).values.tolist()
+[[1.0, 0.5, 1.5], [2.0, 0.125, 1.0]]
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from hpobench.aggregate import step_values
+
+
+def bounds(table) -> tuple[float, float]:
+    """(best, worst) finite test loss at R over a table's configurations and replicates."""
+    at_r = table.test[:, :, -1]
+    ok = at_r[np.isfinite(at_r)]
+    return float(ok.min()), float(ok.max())
+
+
+def time_unit(table) -> float:
+    """The task's median seconds to train one configuration to R (replicate 0)."""
+    return float(np.median(table.runtime[:, 0, :].sum(axis=1)))
+
+
+def summarise(curves: pd.DataFrame, task_bounds: dict, grid: Sequence[float]) -> pd.DataFrame:
+    """Per method and grid point: mean normalized regret over tasks (each task: the mean
+    over its runs), its standard error over tasks, and the average rank over tasks.
+
+    ``curves``: incumbent curves with ``task``, ``method``, ``run_dir``, ``x`` and
+    ``incumbent_test`` (rows of a run in increasing ``x``); ``task_bounds``: task ->
+    (best, worst).  Grid points where some run has no value are left out.
+    """
+    grid = np.asarray(grid, float)
+    means: dict[tuple, np.ndarray] = {}  # (task, method) -> mean loss per grid point
+    for (task, method), g in curves.groupby(["task", "method"], sort=True):
+        m = np.vstack([step_values(r["x"].to_numpy(), r["incumbent_test"].to_numpy(), grid)
+                       for _, r in g.groupby("run_dir")])
+        means[(task, method)] = m.mean(axis=0)  # NaN where a run has no value
+    tasks = sorted({t for t, _ in means})
+    methods = sorted({m for _, m in means})
+    loss = np.array([[means.get((t, m), np.full(len(grid), np.nan)) for m in methods]
+                     for t in tasks])  # (tasks, methods, grid)
+    keep = ~np.isnan(loss).any(axis=(0, 1))
+    loss, grid = loss[:, :, keep], grid[keep]
+    if not len(grid):  # no point where every run has a value
+        return pd.DataFrame(columns=["method", "x", "regret", "regret_sem", "rank", "n_tasks"])
+    best = np.array([task_bounds[t][0] for t in tasks])[:, None, None]
+    worst = np.array([task_bounds[t][1] for t in tasks])[:, None, None]
+    regret = (loss - best) / np.where(worst > best, worst - best, 1.0)
+    ranks = np.apply_along_axis(lambda v: pd.Series(v).rank(method="average").to_numpy(), 1, loss)
+    n = len(tasks)
+    rows = []
+    for j, method in enumerate(methods):
+        sem = regret[:, j].std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(len(grid), np.nan)
+        rows.append(pd.DataFrame({"method": method, "x": grid, "regret": regret[:, j].mean(axis=0),
+                                  "regret_sem": sem, "rank": ranks[:, j].mean(axis=0),
+                                  "n_tasks": n}))
+    return pd.concat(rows, ignore_index=True)

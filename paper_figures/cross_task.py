@@ -1,0 +1,113 @@
+"""Across tasks: mean normalized regret and average rank of each method over several
+recorded tables, against total resource and against simulated time
+(:mod:`hpobench.crosstask`).
+
+Reads runs on ``benchmark=table`` (their run.json names the table); each table is a task.
+Simulated time is measured in units of each task's median time to train one
+configuration to R, so tasks of different cost share an axis.
+
+    python -m runners.sweep -m +experiment=table_tasks
+    python -m paper_figures.cross_task --results results
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from hpobench import aggregate as ag
+from hpobench import crosstask
+from hpobench.benchmarks.table import TableBenchmark
+from hpobench.plotting.styles import order_key, style
+from paper_figures._common import SWEEPS, Outcome, Results, cli, save
+from paper_figures.simulated_time import time_curves
+
+NAME = "cross_task"
+
+
+def _tables(res: Results, run_dirs) -> dict:
+    """run_dir -> its table (None when the run is not on a table)."""
+    cache, out = {}, {}
+    for d in run_dirs:
+        cfg = (res.run_json(d).get("config") or {}).get("benchmark") or {}
+        path = cfg.get("path") if str(cfg.get("_target_", "")).endswith("TableBenchmark") else None
+        if path is not None and path not in cache:
+            cache[path] = TableBenchmark(path=path).table
+        out[d] = cache.get(path)
+    return out
+
+
+def _grid(curves: pd.DataFrame, points: int = 100) -> np.ndarray:
+    first = curves[curves["incumbent_test"].notna()].groupby("run_dir")["x"].min().max()
+    last = curves.groupby("run_dir")["x"].max().min()
+    return ag.make_grid(first, last, points) if last > first else np.array([first])
+
+
+def _panel(ax_regret, ax_rank, summary: pd.DataFrame, xlabel: str) -> None:
+    for method, g in sorted(summary.groupby("method"), key=lambda kv: order_key(kv[0])):
+        st = style(method)
+        n = int(g["n_tasks"].iloc[0])
+        x = g["x"].to_numpy()
+        ax_regret.fill_between(x, g["regret"] - g["regret_sem"].fillna(0),
+                               g["regret"] + g["regret_sem"].fillna(0), step="post",
+                               color=st.color, alpha=0.2, linewidth=0)
+        ax_regret.step(x, g["regret"], where="post", color=st.color, linestyle=st.linestyle,
+                       label=f"{st.label} ({n} tasks)")
+        ax_rank.step(x, g["rank"], where="post", color=st.color, linestyle=st.linestyle,
+                     label=f"{st.label} ({n} tasks)")
+    for ax in (ax_regret, ax_rank):
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.grid(True, alpha=0.3)
+    ax_regret.set_yscale("log")
+    ax_regret.set_ylabel("normalized regret (mean over tasks ± s.e.)")
+    ax_rank.set_ylabel("average rank over tasks (1 = best)")
+    ax_regret.legend(fontsize=7)
+
+
+def make(res: Results, out: Path) -> Outcome:
+    missing = Outcome.nothing("cross task", "runs on at least two tables (benchmark=table)",
+                              SWEEPS["table_tasks"])
+    if res.empty:
+        return missing
+    tables = _tables(res, res.df["run_dir"].unique())
+    by_res = res.curves[res.curves["run_dir"].map(lambda d: tables.get(d) is not None)].copy()
+    if by_res.empty or by_res["benchmark"].nunique() < 2:
+        return missing
+    by_res["task"] = by_res["benchmark"]
+    bounds = {b: crosstask.bounds(tables[d]) for b, d in
+              by_res.groupby("benchmark")["run_dir"].first().items()}
+    panels = [(crosstask.summarise(by_res, bounds, _grid(by_res)),
+               "total resource (multiples of R)")]
+    by_time = time_curves(res)
+    if not by_time.empty:
+        by_time = by_time[by_time["run_dir"].map(lambda d: tables.get(d) is not None)].copy()
+    if not by_time.empty and by_time["benchmark"].nunique() >= 2:
+        by_time["task"] = by_time["benchmark"]
+        by_time["x"] = by_time["x"] / by_time["run_dir"].map(
+            lambda d: crosstask.time_unit(tables[d]))
+        panels.append((crosstask.summarise(by_time, bounds, _grid(by_time)),
+                       "simulated time (task's median time to train one configuration to R)"))
+    for summary, xlabel in panels:
+        if summary.empty:
+            print(f"note: cross task: no {xlabel.split(' (')[0]} at which every run has an "
+                  "incumbent and has not ended; that panel is left out", file=sys.stderr)
+    panels = [p for p in panels if not p[0].empty]
+    if not panels:
+        return missing
+    fig, axes = plt.subplots(2, len(panels), figsize=(5.5 * len(panels), 7), squeeze=False)
+    for j, (summary, xlabel) in enumerate(panels):
+        _panel(axes[0][j], axes[1][j], summary, xlabel)
+    tasks = sorted(by_res["task"].unique())
+    seeds = by_res.groupby(["task", "method"])["seed"].nunique()
+    fig.suptitle(f"Across {len(tasks)} tables ({', '.join(tasks)}); seeds per task and "
+                 f"method: {seeds.min()}-{seeds.max()}", fontsize=9)
+    fig.tight_layout()
+    return Outcome(written=save(fig, out, NAME))
+
+
+if __name__ == "__main__":
+    sys.exit(cli(NAME, make))
