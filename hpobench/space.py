@@ -305,13 +305,30 @@ class SearchSpace:
         return {p.name: {"type": p.kind, **{f.name: getattr(p, f.name) for f in fields(p)
                                              if f.name != "name"}} for p in self.params}
 
+    def to_list(self) -> list[dict]:
+        """The same as :meth:`to_dict`, as a list of mappings each with its ``name``: the
+        form a learning-curve table's metadata stores (order explicit for any JSON reader;
+        hpobench/docs/tables.md).  :meth:`from_dict` reads either.
+
+        >>> SearchSpace([Int("k", 1, 5)]).to_list()
+        [{'name': 'k', 'type': 'int', 'low': 1, 'high': 5, 'log': False}]
+        """
+        return [{"name": name, **p} for name, p in self.to_dict().items()]
+
     @classmethod
-    def from_dict(cls, spec: dict) -> "SearchSpace":
+    def from_dict(cls, spec: dict | list) -> "SearchSpace":
         """Build from a plain mapping, as Hydra configs give it.
 
-        ``{"lr": {"type": "float", "low": 1e-3, "high": 0.1, "log": True}, ...}``
+        ``{"lr": {"type": "float", "low": 1e-3, "high": 0.1, "log": True}, ...}``; a list
+        of such mappings, each with its ``name``, is read too (tables written by other
+        tools, and hpobench's first shipped tables, store the space that way).
         """
         kinds = {"float": Float, "int": Int, "categorical": Categorical}
+        if isinstance(spec, list):
+            if not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in spec):
+                raise ConfigError("space: a list of parameters needs a mapping with a "
+                                  "'name' for each")
+            spec = {p["name"]: {k: v for k, v in p.items() if k != "name"} for p in spec}
         params = []
         for name, p in spec.items():
             p = dict(p)
