@@ -352,6 +352,18 @@ def test_a_truncated_table_next_to_a_garbled_run_json_is_one_line(tmp_path):
     assert p.stderr.count("\n") == 1 and "evaluations.parquet: unreadable" in p.stderr
 
 
+@pytest.fixture(scope="module")
+def interrupted_run(tmp_path_factory) -> Path:
+    """A run killed (SIGKILL) after its 20th result was told, made once per module."""
+    return _interrupted_run(tmp_path_factory.mktemp("interrupted"))
+
+
+def _copy_of(d: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(d, tmp_path / "run"))
+
+
 def _interrupted_run(tmp_path: Path, n: int = 20) -> Path:
     d = tmp_path / "run"
     code = ("from hpobench.benchmarks.envelope import EnvelopeBenchmark\n"
@@ -366,8 +378,8 @@ def _interrupted_run(tmp_path: Path, n: int = 20) -> Path:
 @pytest.mark.parametrize("bad", [b"[1, 2]", b"42", b'"row"', b"null", b"{}", b'{"trial_id": 1}',
                                  b"\xff\xfe garbage"])
 @pytest.mark.parametrize("where", ["middle", "last"])
-def test_a_damaged_journal_line_is_a_one_line_error(tmp_path, bad, where):
-    d = _interrupted_run(tmp_path)
+def test_a_damaged_journal_line_is_a_one_line_error(tmp_path, bad, where, interrupted_run):
+    d = _copy_of(interrupted_run, tmp_path)
     j = d / "evaluations.jsonl"
     lines = j.read_bytes().splitlines(keepends=True)
     lines.insert(5 if where == "middle" else len(lines), bad + b"\n")
@@ -376,8 +388,8 @@ def test_a_damaged_journal_line_is_a_one_line_error(tmp_path, bad, where):
         run_method("hyperband", EnvelopeBenchmark(max_resource=27), run_dir=d)
 
 
-def test_a_torn_last_journal_line_is_dropped_and_the_run_resumes(tmp_path):
-    d = _interrupted_run(tmp_path)
+def test_a_torn_last_journal_line_is_dropped_and_the_run_resumes(tmp_path, interrupted_run):
+    d = _copy_of(interrupted_run, tmp_path)
     j = d / "evaluations.jsonl"
     j.write_bytes(j.read_bytes() + b'{"trial_id": 3, "job_')  # a write cut by a kill
     r = run_method("hyperband", EnvelopeBenchmark(max_resource=27), run_dir=d)
