@@ -115,4 +115,5 @@ def run_from_config(cfg, run_dir: Optional[str | Path] = None, variant: str = ""
                method_name=c["method"].get("name", type(optimizer).__name__.lower()),
                run_dir=run_dir, reuse=reuse, executor=executor, meta=meta,
                progress=c.get("progress"), variant=variant,
-               budget_scale=c["method"].get("budget_scale", 1))
+               budget_scale=validate.number("method.budget_scale",
+                                            c["method"].get("budget_scale", 1), low=1))

@@ -604,14 +604,16 @@ def test_every_field_rejects_bad_values_with_one_line_naming_it(group, option, f
     with pytest.raises(ConfigError) as e:
         run_from_config(cfg, run_dir=None)
     msg = str(e.value)
+    if "needs the peers extra" in msg:  # checked where the peer libraries are installed
+        pytest.skip(msg)
     assert msg.startswith(f"{field}:") and "\n" not in msg, msg
 
 
 def _run_loop():
-    """The run loop's class (``hpobench.run`` the attribute is the public function)."""
-    import importlib
+    """The run loop's class (patched so that bad input reaching it fails the test)."""
+    from hpobench.loop import Loop
 
-    return importlib.import_module("hpobench.run")._Loop
+    return Loop
 
 
 def _no_work(self, *a, **k):
