@@ -80,7 +80,7 @@ def test_hydra_run_dir_is_honoured_and_cwd_does_not_matter(tmp_path):
 @pytest.mark.parametrize("override,needle", [
     ("method=nope", "Could not find 'method/nope'"),
     ("benchmark=nope", "Could not find 'benchmark/nope'"),
-    ("benchmark.max_resource=0", "benchmark.max_resource: must be an integer in 1.."),
+    ("benchmark.max_resource=0", "benchmark.max_resource: must be an integer in 1..1000000"),
     ("method.eta=1", "method.eta: must be an integer >= 2"),
     ("method.eta=2.5", "method.eta: must be an integer >= 2"),
     ("benchmark.max_resource=8.5", "benchmark.max_resource"),

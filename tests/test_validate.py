@@ -77,7 +77,7 @@ def test_paths_stay_under_their_root(tmp_path):
 
 @pytest.mark.parametrize("build, match", [
     (lambda: __import__("hpobench.executors", fromlist=["x"]).ProcessExecutor(workers=True),
-     r"executor\.workers: must be an integer (>= 1|in 1\.\.\d+), got True"),
+     r"executor\.workers: must be an integer in 1\.\.1024, got True"),
     (lambda: __import__("hpobench.benchmarks.envelope", fromlist=["x"]).EnvelopeBenchmark(
         failure_rate=math.nan), r"benchmark\.failure_rate: must be a finite number in \[0, 1\]"),
     (lambda: __import__("hpobench.benchmarks.envelope", fromlist=["x"]).EnvelopeBenchmark(

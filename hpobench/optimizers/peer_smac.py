@@ -44,6 +44,7 @@ from unittest import mock
 import numpy as np
 
 from hpobench import schedule as sched
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.optimizers import _configspace as cspace
 from hpobench.optimizers.base import Optimizer
@@ -72,8 +73,7 @@ class SMAC(Optimizer):
                  facade: str = "hpo", eta: int = 3, n_initial: Optional[int] = None,
                  budget: Optional[float] = None):
         super().__init__(space, max_resource)
-        if facade not in FACADES:
-            raise ConfigError(f"method.facade: {facade!r} is not one of {sorted(FACADES)}")
+        validate.choice("method.facade", facade, sorted(FACADES))
         if n_initial is not None and (isinstance(n_initial, bool) or not isinstance(n_initial, int)
                                       or n_initial < 1):
             raise ConfigError(f"method.n_initial: must be null or an integer >= 1, got {n_initial!r}")

@@ -71,6 +71,27 @@ class _KDE:
         return k.prod(axis=2).mean(axis=1)
 
 
+def check_settings(prefix: str, *, top_n_percent, min_points_in_model, random_fraction,
+                   num_samples, bandwidth_factor, min_bandwidth) -> dict:
+    """BOHB's KDE settings, validated (``prefix`` + name in messages); shared with the
+    HpBandSter peer, whose BOHB takes the same ones."""
+    return {
+        "top_n_percent": validate.number(prefix + "top_n_percent", top_n_percent, low=1,
+                                         high=99),
+        "min_points_in_model": validate.optional(
+            validate.integer, prefix + "min_points_in_model", min_points_in_model, low=1,
+            high=10**9, whole_floats=True),
+        "random_fraction": validate.number(prefix + "random_fraction", random_fraction, low=0,
+                                           high=1),
+        "num_samples": validate.integer(prefix + "num_samples", num_samples, low=1,
+                                        high=10**6, whole_floats=True),
+        "bandwidth_factor": validate.number(prefix + "bandwidth_factor", bandwidth_factor,
+                                            low=1e-9, high=1e9),
+        "min_bandwidth": validate.number(prefix + "min_bandwidth", min_bandwidth, low=1e-12,
+                                         high=1.0),
+    }
+
+
 class KDESampler(Sampler):
     """BOHB's density-ratio sampler; see the module docstring for the rules.
 
@@ -85,19 +106,15 @@ class KDESampler(Sampler):
                  min_bandwidth: float = 1e-3):
         super().__init__(space, rng)
         d = len(space)
-        f = "method.sampler."
-        self.top_n_percent = validate.number(f + "top_n_percent", top_n_percent, low=1, high=99)
+        s = check_settings("method.sampler.", top_n_percent=top_n_percent,
+                           min_points_in_model=min_points_in_model,
+                           random_fraction=random_fraction, num_samples=num_samples,
+                           bandwidth_factor=bandwidth_factor, min_bandwidth=min_bandwidth)
+        self.top_n_percent = s["top_n_percent"]
         self.min_points = d + 1 if min_points_in_model is None else max(
-            d + 1, validate.integer(f + "min_points_in_model", min_points_in_model, low=1,
-                                    high=10**9, whole_floats=True))
-        self.random_fraction = validate.number(f + "random_fraction", random_fraction, low=0,
-                                               high=1)
-        self.num_samples = validate.integer(f + "num_samples", num_samples, low=1, high=10**6,
-                                            whole_floats=True)
-        self.bandwidth_factor = validate.number(f + "bandwidth_factor", bandwidth_factor,
-                                                low=1e-9, high=1e9)
-        self.min_bandwidth = validate.number(f + "min_bandwidth", min_bandwidth, low=1e-12,
-                                             high=1.0)
+            d + 1, s["min_points_in_model"])
+        self.random_fraction, self.num_samples = s["random_fraction"], s["num_samples"]
+        self.bandwidth_factor, self.min_bandwidth = s["bandwidth_factor"], s["min_bandwidth"]
         self._n_choices = np.array([len(p.choices) if isinstance(p, Categorical) else 0
                                     for p in space.params])
         self._obs: dict[float, tuple[list, list]] = {}   # resource -> (points, losses)
