@@ -19,7 +19,7 @@ from hpobench.benchmarks.spaces import lenet_space
 from tests.conftest import compose_cfg, method_params, missing_requirement
 from tests.test_resume import comparable, sweep, table
 
-PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster"))]
+PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster", "hyperopt"))]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -37,11 +37,13 @@ def _args(method: str, budget: int = 4) -> list[str]:
 def test_peer_killed_mid_run_resumes_to_the_uninterrupted_table(method, tmp_path):
     """kill -9 after the 9th tell (told, not recorded): the re-run replays the 8 recorded
     rows into a fresh peer, asks the same jobs again and writes the baseline's table."""
-    budget = 14 if method == "smac" else 4  # smac: 14 configurations, 3 of them initial
-    args = _args(method, budget)
+    # methods at R: 14 configurations, the model used from the 4th on (resume replays it)
+    budget = 14 if method in ("smac", "hyperopt_tpe") else 4
+    args = _args(method, budget) + (["method.n_startup_jobs=3"] if method == "hyperopt_tpe" else [])
     rc, log = sweep(tmp_path / "base", args=args)
     assert rc == 0, log
-    sub = f"envelope/{method}/benchmark.max_resource=27,budget={budget}/seed=2"
+    sub = f"envelope/{method}/benchmark.max_resource=27,budget={budget}" + (
+        ",method.n_startup_jobs=3" if method == "hyperopt_tpe" else "") + "/seed=2"
     baseline = table(tmp_path / "base" / sub)
     assert len(baseline) > 10
     rc, log = sweep(tmp_path / "killed", args=args, fault="commit:9")
@@ -107,9 +109,11 @@ def test_hpbandster_hyperband_runs_the_printed_table_schedule():
     ("smac", "method.n_initial=0", "method.n_initial"),
     ("smac_hyperband", "method.eta=1", "method.eta"),
     ("smac_bohb", "+method.n_trees=3", "method.n_trees"),
+    ("hyperopt_tpe", "method.gamma=1.5", "method.gamma"),
+    ("hyperopt_tpe", "method.n_startup_jobs=-1", "method.n_startup_jobs"),
 ])
-def test_bad_smac_settings_are_one_line_config_errors(method, override, field):
-    _need("smac")
+def test_bad_peer_settings_are_one_line_config_errors(method, override, field):
+    _need(method)
     from hpobench.experiment import build
 
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")) as e:
