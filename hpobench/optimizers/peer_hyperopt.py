@@ -12,7 +12,7 @@ replays its record asks the same configurations.
 Space mapping: ``Float`` -> ``hp.uniform`` / ``hp.loguniform`` over the bounds;
 ``Int`` -> ``hp.quniform`` / ``hp.qloguniform`` with ``q=1`` (rounded, clipped to the
 bounds: hyperopt's quantized log-uniform can round past them); ``Categorical`` ->
-``hp.randint`` over the choice indices; a parameter whose bound names an earlier one
+``hp.randint`` over the choice indices (decoded by :func:`hpobench.optimizers._configspace.decode`, which reads hyperopt's values as ConfigSpace's); a parameter whose bound names an earlier one
 (``k1`` in ``[5, k2]``) -> its unit fraction ``"<name>.unit"``, as for Optuna.
 
 Example::
@@ -31,7 +31,7 @@ from typing import Optional
 import numpy as np
 
 from hpobench.errors import ConfigError
-from hpobench.optimizers import _optuna_space as ospace
+from hpobench.optimizers import _configspace as cspace
 from hpobench.optimizers._optuna_space import UNIT, dependent
 from hpobench.optimizers.base import Optimizer
 from hpobench.optimizers.peer_hpbandster import _version, require
@@ -61,21 +61,6 @@ def hyperopt_space(space: SearchSpace) -> dict:
         else:
             out[p.name] = hp.uniform(p.name, float(p.low), float(p.high))
     return out
-
-
-def decode(space: SearchSpace, vals: dict) -> dict:
-    """hyperopt's sampled values -> a configuration of ``space`` within its bounds."""
-    params = {}
-    for p in space.params:
-        if isinstance(p, Categorical):
-            params[p.name] = p.choices[int(vals[p.name])]
-        elif dependent(p):
-            params[p.name + UNIT] = float(vals[p.name + UNIT])
-        elif isinstance(p, Int):
-            params[p.name] = int(round(float(vals[p.name])))
-        else:
-            params[p.name] = float(vals[p.name])
-    return ospace.decode(space, params)
 
 
 class HyperoptTPE(Optimizer):
@@ -120,7 +105,7 @@ class HyperoptTPE(Optimizer):
         vals = {k: v[0] for k, v in doc["misc"]["vals"].items() if v}
         tid = self._new_trial_id()
         self._docs[tid] = doc
-        return self._job(tid, decode(self.space, vals), self.max_resource)
+        return self._job(tid, cspace.decode(self.space, vals), self.max_resource)
 
     def _find(self, hyperopt_id: int) -> dict:
         for doc in reversed(self.trials._dynamic_trials):
