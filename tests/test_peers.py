@@ -19,7 +19,7 @@ from hpobench.benchmarks.spaces import lenet_space
 from tests.conftest import compose_cfg, method_params, missing_requirement
 from tests.test_resume import comparable, sweep, table
 
-PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster", "hyperopt"))]
+PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster", "hyperopt", "synetune"))]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -201,3 +201,25 @@ def test_smac_promotion_of_a_crashed_configuration_is_not_run(method):
         seen[r["trial_id"]] = seen.get(r["trial_id"], 0) + 1
     assert all(seen[t] == 1 for t in failed)  # a failed configuration ran once, never again
     assert opt.notes["failed_promotions_not_run"] > 0
+
+
+def test_synetune_rungs_and_asha_stopping_rule():
+    """R=27, eta=3: syne-tune's Hyperband brackets have rung levels 1/3/9/27, 3/9/27, 9/27
+    and 27; ASHA continues the first trial at every rung (nothing recorded to compare
+    with), so trial 0 trains at 1, 3, 9 and 27, resuming each time."""
+    _need("synetune_hyperband")
+    from hpobench.experiment import build
+    from hpobench.run import run
+
+    b, opt, ex = build(compose_cfg(["method=synetune_hyperband", "benchmark.max_resource=27"]))
+    assert opt.notes["rungs_peer"] == [[1, 3, 9, 27], [3, 9, 27], [9, 27], [27]]
+    b, opt, ex = build(compose_cfg(["method=synetune_asha", "benchmark.max_resource=27"]))
+    res = run(b, opt, budget=6, seed=0, method_name="synetune_asha", executor=ex)
+    first = [r for r in res.rows if r["trial_id"] == 0]
+    assert [r["resource"] for r in first] == [1, 3, 9, 27]
+    assert [r["resource_spent"] for r in first] == [1, 2, 6, 18]
+    # every trial only moves up (a trial resumes to its next rung, never re-runs one)
+    last = {}
+    for r in res.rows:
+        assert r["resource"] > last.get(r["trial_id"], 0)
+        last[r["trial_id"]] = r["resource"]
