@@ -19,7 +19,8 @@ from hpobench.benchmarks.spaces import lenet_space
 from tests.conftest import compose_cfg, method_params, missing_requirement
 from tests.test_resume import comparable, sweep, table
 
-PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster", "hyperopt", "synetune"))]
+PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster", "hyperopt", "synetune",
+                                                               "kerastuner"))]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 

@@ -58,3 +58,13 @@ def test_compare_names_a_schedule_that_is_neither():
     kt[1] = [(34, 3), (12, 9), (4, 27), (2, 81)]
     text = ps.compare(kt, 81, 3)
     assert text.startswith("differs") and "81/34/15/8/5" in text
+
+
+def test_keras_tuner_rounds_up_at_every_round():
+    """R=81, eta=3: bracket 3 runs 34/12/4/2 (Algorithm 1: 34/11/3/1), ANCHORS.md."""
+    pytest.importorskip("keras_tuner", reason=NEEDS)
+    pytest.importorskip("torch", reason="Keras 3 runs on the torch backend here")
+    kt = ps.keras_tuner(81, 3)
+    assert kt[0] == ALG1_81[0] and kt[4] == ALG1_81[4]
+    assert kt[1] == [(34, 3), (12, 9), (4, 27), (2, 81)]
+    assert ps.compare(kt, 81, 3).startswith("differs")

@@ -8,6 +8,8 @@ hpobench's Algorithm 1 and the paper's printed Table 1 (``runners.schedule --pee
 * SMAC3: ``smac.intensifier.hyperband_utils.determine_HB`` (what its Hyperband
   intensifier plans), ``min_budget = R / eta^s_max``.
 * HpBandSter: its ``HyperBand.get_next_iteration`` for each bracket of one iteration.
+* Keras Tuner: its ``HyperbandOracle._get_size`` / ``_get_epochs`` per bracket and round
+  (what ``populate_space`` fills rounds up to).
 """
 from __future__ import annotations
 
@@ -46,9 +48,22 @@ def hpbandster(R: int, eta: int) -> Schedule:
     return out
 
 
+def keras_tuner(R: int, eta: int) -> Schedule:
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras_tuner as kt
+
+    oracle = kt.oracles.HyperbandOracle(objective=kt.Objective("loss", "min"), max_epochs=R,
+                                        factor=eta, hyperband_iterations=1)
+    return [[(oracle._get_size(b, r), float(oracle._get_epochs(b, r))) for r in range(b + 1)]
+            for b in reversed(range(oracle._get_num_brackets()))]
+
+
 PEERS: dict[str, tuple[str, Callable[[int, int], Schedule]]] = {
     "SMAC3 HyperbandFacade": ("smac", smac3),
     "HpBandSter HyperBand": ("hpbandster", hpbandster),
+    "Keras Tuner HyperbandOracle": ("keras_tuner", keras_tuner),
 }
 
 
@@ -74,6 +89,13 @@ def compare(peer: Schedule, R: int, eta: int) -> str:
             scaled = [[(n, r * k) for n, r in b] for b in ours(R // k, eta, variant)]
             if _same(peer, scaled):
                 notes.append(f"it is {label} for R={R // k} with every resource times {k}")
+    alg1 = ours(R, eta, "algorithm1")
+    kept = [f"{'/'.join(str(n) for n, _ in b)} where Algorithm 1 keeps "
+            f"{'/'.join(str(n) for n, _ in a)}"
+            for b, a in zip(peer, alg1) if len(b) == len(a) and b[0][0] == a[0][0]
+            and [n for n, _ in b] != [n for n, _ in a]]
+    if kept:
+        notes.append("later rounds keep different counts: " + ", ".join(kept))
     firsts = [b[0][0] for b in peer]
     notes.append("brackets start with " + "/".join(str(n) for n in firsts) + " configurations")
     return "differs: " + "; ".join(notes)
