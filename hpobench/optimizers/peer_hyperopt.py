@@ -18,7 +18,7 @@ bounds: hyperopt's quantized log-uniform can round past them); ``Categorical`` -
 Example::
 
     >>> import numpy as np                                    # doctest: +SKIP
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> opt = HyperoptTPE(lenet_space(), 81, np.random.default_rng(0))
     >>> opt.ask().resource
     81

@@ -27,7 +27,7 @@ directory, removed with the method.
 Example::
 
     >>> import numpy as np                                    # doctest: +SKIP
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> opt = KerasTunerHyperband(lenet_space(), 81, np.random.default_rng(0))
     >>> opt.ask().resource
     1

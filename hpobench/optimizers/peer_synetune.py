@@ -26,7 +26,7 @@ eta=3: the top rung below R is 81, as it should be, by luck of the ``+ 1``).
 Example::
 
     >>> import numpy as np                                    # doctest: +SKIP
-    >>> from hpobench.space import lenet_space
+    >>> from hpobench.benchmarks.spaces import lenet_space
     >>> opt = SyneTune(lenet_space(), 81, np.random.default_rng(0), scheduler="asha")
     >>> opt.ask().resource
     1
