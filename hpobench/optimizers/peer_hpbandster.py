@@ -19,8 +19,8 @@ What differs from hpobench's Hyperband, on purpose (it is the peer's behaviour):
 * with several workers, a new iteration starts whenever no active one has a job to
   hand out (HpBandSter's master does the same), so the job sequence depends on result
   order: ``order_independent`` is false;
-* BOHB's model draws from numpy's global random state: the adapter runs it on its own
-  ``RandomState`` (seeded from the run's seed) and restores the caller's.
+* BOHB's model draws from numpy's global random state: the adapter runs BOHB's calls
+  on its own ``RandomState`` (seeded from the run's seed) and restores the caller's.
 
 Example::
 
@@ -93,7 +93,10 @@ class HpBandSter(Optimizer):
             bandwidth_factor=bandwidth_factor, min_bandwidth=min_bandwidth)
         s_max = sched.s_max(max_resource, self.eta)
         cs = cspace.configspace(space, seed=int(rng.integers(2**31 - 1)))
-        self._np_state = np.random.RandomState(int(rng.integers(2**31 - 1)))
+        np_seed = int(rng.integers(2**31 - 1))
+        # only BOHB's config generator draws from np.random; HyperBand's RandomSampling
+        # uses the ConfigSpace's own generator
+        self._np_state = np.random.RandomState(np_seed) if kind == "bohb" else None
         self._state = _hpbandster.numpy_global_state
         with self._state(self._np_state):
             self.peer = _hpbandster.local_optimizer(

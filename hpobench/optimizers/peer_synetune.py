@@ -17,9 +17,10 @@ What differs from running syne-tune with a per-epoch training loop (in run.json'
 ``method_notes``): results are reported at rung levels only (hpobench's jobs), not after
 every unit.  ASHA decides only at rung levels, so its decisions are the same; the
 searcher (BOHB's KDE) sees fewer intermediate points.  syne-tune draws brackets and
-searcher samples from numpy's global random state and its own seed: the adapter runs
-every scheduler call on its own ``RandomState`` (seeded from the run's seed), so runs
-are reproducible and a killed run resumes by replay.  Its rung count is
+new trial's configuration (``suggest``) and bracket (``on_trial_add``) partly from
+numpy's global random state: the adapter runs those two calls on its own ``RandomState``
+(seeded from the run's seed), so runs are reproducible and a killed run resumes by
+replay.  Its rung count is
 ``int(np.log(max_t/min_t)/np.log(eta) - s + 1)``, a floating-point log again (R=243,
 eta=3: the top rung below R is 81, as it should be, by luck of the ``+ 1``).
 
@@ -131,7 +132,7 @@ class SyneTune(Optimizer):
             tid, level = self._continue.popleft()
             trial = self._trials[tid]
         else:
-            with self._state(self._np_state):
+            with self._state(self._np_state):  # sampling draws from np.random too
                 suggestion = self.scheduler.suggest()
             if suggestion is None:
                 return None
@@ -139,7 +140,7 @@ class SyneTune(Optimizer):
             trial = Trial(trial_id=tid, config=suggestion.config,
                           creation_time=datetime.now(timezone.utc))
             self._trials[tid] = trial
-            with self._state(self._np_state):
+            with self._state(self._np_state):  # the bracket draw: np.random.choice
                 self.scheduler.on_trial_add(trial)
             level = self._next_level(tid, 0.0)
         self._level[tid] = level
@@ -155,7 +156,7 @@ class SyneTune(Optimizer):
         from syne_tune.optimizer.scheduler import SchedulerDecision
 
         trial, level = self._trials[job.trial_id], self._level.pop(job.trial_id)
-        with self._state(self._np_state):
+        with self._state(None):
             if not evaluation.ok:
                 self.scheduler.on_trial_error(trial)
                 decision = SchedulerDecision.STOP
