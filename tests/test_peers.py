@@ -27,7 +27,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def _need(method: str) -> None:
     need = missing_requirement(method)
     if need:
-        pytest.skip(f"{method} needs {need!r}: pip install -c constraints.txt -e '.[peers]'")
+        pytest.skip(f"{method} needs {need[0]!r}: {need[1]}")
 
 
 def _args(method: str, budget: int = 4) -> list[str]:

@@ -50,7 +50,7 @@ REQUIRES = ("hpbandster",)
 INSTALL = "pip install -c constraints.txt -e '.[peers]'"
 
 
-def require(module: str, method: str):
+def require(module: str, method: str, install: str = INSTALL):
     """Import ``module`` or raise a one-line ConfigError saying how to install it."""
     import importlib
 
@@ -58,7 +58,7 @@ def require(module: str, method: str):
         return importlib.import_module(module)
     except ImportError as e:
         raise ConfigError(f"method: {method} needs the peers extra ({e}); install it with "
-                          f"{INSTALL}") from None
+                          f"{install}") from None
 
 
 def as_resource(budget: float):

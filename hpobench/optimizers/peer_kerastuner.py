@@ -51,6 +51,8 @@ from hpobench.trial import Evaluation, Job
 
 #: what this adapter imports (tests skip its method, with the reason, when it is missing)
 REQUIRES = ("keras_tuner", "torch")
+#: how to install them: Keras 3 imports on the torch backend here (its numpy one needs jax)
+INSTALL = "pip install -c constraints.txt -e '.[peers,lenet]'"
 _TUNER = "hpobench"
 
 
@@ -79,7 +81,8 @@ class KerasTunerHyperband(Optimizer):
         super().__init__(space, max_resource)
         self.eta = _check_eta(eta)
         os.environ.setdefault("KERAS_BACKEND", "torch")
-        kt = require("keras_tuner", "kerastuner_hyperband")
+        require("torch", "kerastuner_hyperband", INSTALL)
+        kt = require("keras_tuner", "kerastuner_hyperband", INSTALL)
         self._tmp = tempfile.TemporaryDirectory(prefix="hpobench-kerastuner-")
         self.oracle = kt.oracles.HyperbandOracle(
             objective=kt.Objective("loss", "min"), max_epochs=int(max_resource),

@@ -52,6 +52,8 @@ from hpobench.trial import Evaluation, Job
 
 #: what this adapter imports (tests skip its methods, with the reason, when one is missing)
 REQUIRES = ("syne_tune",)
+#: how to install it: its xgboost requirement (~700 MB with NCCL) is never imported here
+INSTALL = "pip install --no-deps -c constraints.txt syne-tune dill"
 SCHEDULERS = ("asha", "hyperband", "bohb")
 _METRIC, _TIME = "loss", "epoch"
 
@@ -92,7 +94,7 @@ class SyneTune(Optimizer):
         if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets <= s_max + 1:
             raise ConfigError(f"method.brackets: must be null or an integer in 1..{s_max + 1}, "
                               f"got {brackets!r}")
-        require("syne_tune", f"synetune_{scheduler}")
+        require("syne_tune", f"synetune_{scheduler}", INSTALL)
         import logging
 
         logging.getLogger("syne_tune").setLevel(logging.ERROR)  # per-trial chatter
