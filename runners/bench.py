@@ -19,12 +19,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarking import (hyperband_overhead, lenet_throughput, paper_sweep, run_loop, upkeep,
-                          wrappers)
+from benchmarking import (hyperband_overhead, lenet_throughput, paper_sweep, peers, run_loop,
+                          upkeep, wrappers)
 from benchmarking.common import CLOCKS, Line, not_available
 
 PARTS = {1: "Hyperband overhead", 2: "run loop per evaluation", 3: "wrapper overhead",
-         4: "paper-scale sweep", 5: "LeNet throughput", 6: "micro-optimisations' upkeep"}
+         4: "paper-scale sweep", 5: "LeNet throughput", 6: "micro-optimisations' upkeep",
+         7: "peer adapters' overhead"}
 DEFAULT_OUT = Path("results") / "bench" / "bench.json"  # results/ is git-ignored
 
 
@@ -62,6 +63,8 @@ def measure(parts: list[int], s: dict, quick: bool, smoke: bool) -> list[Line]:
                       [not_available("lenet_throughput", "skipped in --smoke")])
         elif part == 6:
             lines += upkeep.upkeep(s["repeats"], clock=clock)
+        elif part == 7:
+            lines += peers.peer_overhead(s["decisions"] * 2, s["wrapper_repeats"])
         print(f"[{part}] {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     return lines
 

@@ -16,8 +16,8 @@ def method_names() -> list[str]:
 
 
 def missing_requirement(method: str):
-    """The first module a method's adapter needs (its module's ``REQUIRES``) that is not
-    installed, or None.  Peer methods (the ``peers`` extra) are optional."""
+    """``(module, how to install it)`` for the first module a method's adapter needs (its
+    module's ``REQUIRES``) that is not installed, or None.  Peer methods are optional."""
     import importlib
     import importlib.util
 
@@ -25,7 +25,7 @@ def missing_requirement(method: str):
     module = importlib.import_module(target.rpartition(".")[0])
     for name in getattr(module, "REQUIRES", ()):
         if importlib.util.find_spec(name) is None:
-            return name
+            return name, getattr(module, "INSTALL", "pip install -c constraints.txt -e '.[peers]'")
     return None
 
 
@@ -35,8 +35,7 @@ def method_params() -> list:
     out = []
     for m in method_names():
         need = missing_requirement(m)
-        marks = [pytest.mark.skip(reason=f"{m} needs {need!r}: pip install -c constraints.txt "
-                                         "-e '.[peers]'")] if need else []
+        marks = [pytest.mark.skip(reason=f"{m} needs {need[0]!r}: {need[1]}")] if need else []
         out.append(pytest.param(m, marks=marks, id=m))
     return out
 

@@ -17,6 +17,10 @@ PARTS_IN_QUICK = {  # every line --quick must name, whatever this machine has in
     "random_loop_overhead_per_eval_in_memory", "wrapper_overhead_tpe", "wrapper_overhead_gp",
     "wrapper_overhead_rf", "lenet_throughput", "upkeep_trial_seeds", "upkeep_rows_to_table",
     "upkeep_evaluate_many",
+    # part 7: one line per peer method, "not available" without the peers extra
+    "peer_overhead_smac", "peer_overhead_smac_hyperband", "peer_overhead_hpbandster_bohb",
+    "peer_overhead_hyperopt_tpe", "peer_overhead_synetune_asha", "peer_overhead_synetune_bohb",
+    "peer_overhead_kerastuner_hyperband",
 }
 
 

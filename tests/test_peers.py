@@ -19,14 +19,15 @@ from hpobench.benchmarks.spaces import lenet_space
 from tests.conftest import compose_cfg, method_params, missing_requirement
 from tests.test_resume import comparable, sweep, table
 
-PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster"))]
+PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster", "hyperopt", "synetune",
+                                                               "kerastuner"))]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def _need(method: str) -> None:
     need = missing_requirement(method)
     if need:
-        pytest.skip(f"{method} needs {need!r}: pip install -c constraints.txt -e '.[peers]'")
+        pytest.skip(f"{method} needs {need[0]!r}: {need[1]}")
 
 
 def _args(method: str, budget: int = 4) -> list[str]:
@@ -37,11 +38,13 @@ def _args(method: str, budget: int = 4) -> list[str]:
 def test_peer_killed_mid_run_resumes_to_the_uninterrupted_table(method, tmp_path):
     """kill -9 after the 9th tell (told, not recorded): the re-run replays the 8 recorded
     rows into a fresh peer, asks the same jobs again and writes the baseline's table."""
-    budget = 14 if method == "smac" else 4  # smac: 14 configurations, 3 of them initial
-    args = _args(method, budget)
+    # methods at R: 14 configurations, the model used from the 4th on (resume replays it)
+    budget = 14 if method in ("smac", "hyperopt_tpe") else 4
+    args = _args(method, budget) + (["method.n_startup_jobs=3"] if method == "hyperopt_tpe" else [])
     rc, log = sweep(tmp_path / "base", args=args)
     assert rc == 0, log
-    sub = f"envelope/{method}/benchmark.max_resource=27,budget={budget}/seed=2"
+    sub = f"envelope/{method}/benchmark.max_resource=27,budget={budget}" + (
+        ",method.n_startup_jobs=3" if method == "hyperopt_tpe" else "") + "/seed=2"
     baseline = table(tmp_path / "base" / sub)
     assert len(baseline) > 10
     rc, log = sweep(tmp_path / "killed", args=args, fault="commit:9")
@@ -107,9 +110,11 @@ def test_hpbandster_hyperband_runs_the_printed_table_schedule():
     ("smac", "method.n_initial=0", "method.n_initial"),
     ("smac_hyperband", "method.eta=1", "method.eta"),
     ("smac_bohb", "+method.n_trees=3", "method.n_trees"),
+    ("hyperopt_tpe", "method.gamma=1.5", "method.gamma"),
+    ("hyperopt_tpe", "method.n_startup_jobs=-1", "method.n_startup_jobs"),
 ])
-def test_bad_smac_settings_are_one_line_config_errors(method, override, field):
-    _need("smac")
+def test_bad_peer_settings_are_one_line_config_errors(method, override, field):
+    _need(method)
     from hpobench.experiment import build
 
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")) as e:
@@ -197,3 +202,25 @@ def test_smac_promotion_of_a_crashed_configuration_is_not_run(method):
         seen[r["trial_id"]] = seen.get(r["trial_id"], 0) + 1
     assert all(seen[t] == 1 for t in failed)  # a failed configuration ran once, never again
     assert opt.notes["failed_promotions_not_run"] > 0
+
+
+def test_synetune_rungs_and_asha_stopping_rule():
+    """R=27, eta=3: syne-tune's Hyperband brackets have rung levels 1/3/9/27, 3/9/27, 9/27
+    and 27; ASHA continues the first trial at every rung (nothing recorded to compare
+    with), so trial 0 trains at 1, 3, 9 and 27, resuming each time."""
+    _need("synetune_hyperband")
+    from hpobench.experiment import build
+    from hpobench.run import run
+
+    b, opt, ex = build(compose_cfg(["method=synetune_hyperband", "benchmark.max_resource=27"]))
+    assert opt.notes["rungs_peer"] == [[1, 3, 9, 27], [3, 9, 27], [9, 27], [27]]
+    b, opt, ex = build(compose_cfg(["method=synetune_asha", "benchmark.max_resource=27"]))
+    res = run(b, opt, budget=6, seed=0, method_name="synetune_asha", executor=ex)
+    first = [r for r in res.rows if r["trial_id"] == 0]
+    assert [r["resource"] for r in first] == [1, 3, 9, 27]
+    assert [r["resource_spent"] for r in first] == [1, 2, 6, 18]
+    # every trial only moves up (a trial resumes to its next rung, never re-runs one)
+    last = {}
+    for r in res.rows:
+        assert r["resource"] > last.get(r["trial_id"], 0)
+        last[r["trial_id"]] = r["resource"]

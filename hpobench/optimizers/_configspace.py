@@ -47,8 +47,9 @@ def configspace(space: SearchSpace, seed: int):
 
 
 def decode(space: SearchSpace, values) -> dict:
-    """A ConfigSpace configuration (or its dict) -> a configuration of ``space``, plain
-    Python values each within its resolved bounds."""
+    """A ConfigSpace configuration (or its dict; or hyperopt's values, which name
+    parameters the same way) -> a configuration of ``space``, plain Python values each
+    within its resolved bounds (integers rounded: hyperopt's come as floats)."""
     params = {}
     for p in space.params:
         if isinstance(p, Categorical):
@@ -56,7 +57,7 @@ def decode(space: SearchSpace, values) -> dict:
         elif dependent(p):
             params[p.name + UNIT] = float(values[p.name + UNIT])
         elif isinstance(p, Int):
-            params[p.name] = int(values[p.name])
+            params[p.name] = int(round(float(values[p.name])))
         else:
             params[p.name] = float(values[p.name])
     return ospace.decode(space, params)

@@ -19,8 +19,8 @@ What differs from hpobench's Hyperband, on purpose (it is the peer's behaviour):
 * with several workers, a new iteration starts whenever no active one has a job to
   hand out (HpBandSter's master does the same), so the job sequence depends on result
   order: ``order_independent`` is false;
-* BOHB's model draws from numpy's global random state: the adapter runs it on its own
-  ``RandomState`` (seeded from the run's seed) and restores the caller's.
+* BOHB's model draws from numpy's global random state: the adapter runs BOHB's calls
+  on its own ``RandomState`` (seeded from the run's seed) and restores the caller's.
 
 Example::
 
@@ -50,7 +50,7 @@ REQUIRES = ("hpbandster",)
 INSTALL = "pip install -c constraints.txt -e '.[peers]'"
 
 
-def require(module: str, method: str):
+def require(module: str, method: str, install: str = INSTALL):
     """Import ``module`` or raise a one-line ConfigError saying how to install it."""
     import importlib
 
@@ -58,7 +58,7 @@ def require(module: str, method: str):
         return importlib.import_module(module)
     except ImportError as e:
         raise ConfigError(f"method: {method} needs the peers extra ({e}); install it with "
-                          f"{INSTALL}") from None
+                          f"{install}") from None
 
 
 def as_resource(budget: float):
@@ -96,7 +96,10 @@ class HpBandSter(Optimizer):
             check_settings("method.", **settings)
         s_max = sched.s_max(max_resource, self.eta)
         cs = cspace.configspace(space, seed=int(rng.integers(2**31 - 1)))
-        self._np_state = np.random.RandomState(int(rng.integers(2**31 - 1)))
+        np_seed = int(rng.integers(2**31 - 1))
+        # only BOHB's config generator draws from np.random; HyperBand's RandomSampling
+        # uses the ConfigSpace's own generator
+        self._np_state = np.random.RandomState(np_seed) if kind == "bohb" else None
         self._state = _hpbandster.numpy_global_state
         with self._state(self._np_state):
             self.peer = _hpbandster.local_optimizer(
