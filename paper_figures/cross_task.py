@@ -21,6 +21,7 @@ import pandas as pd
 from hpobench import aggregate as ag
 from hpobench import crosstask
 from hpobench.benchmarks.table import TableBenchmark
+from hpobench.plotting.guard import band
 from hpobench.plotting.styles import order_key, style
 from paper_figures._common import SWEEPS, Outcome, Results, cli, save
 from paper_figures.simulated_time import time_curves
@@ -51,9 +52,9 @@ def _panel(ax_regret, ax_rank, summary: pd.DataFrame, xlabel: str) -> None:
         st = style(method)
         n = int(g["n_tasks"].iloc[0])
         x = g["x"].to_numpy()
-        ax_regret.fill_between(x, g["regret"] - g["regret_sem"].fillna(0),
-                               g["regret"] + g["regret_sem"].fillna(0), step="post",
-                               color=st.color, alpha=0.2, linewidth=0)
+        if n >= 2:  # a band over tasks needs two of them (the guard refuses fewer)
+            band(ax_regret, x, g["regret"] - g["regret_sem"], g["regret"] + g["regret_sem"],
+                 n, method, step="post", color=st.color, alpha=0.2, linewidth=0)
         ax_regret.step(x, g["regret"], where="post", color=st.color, linestyle=st.linestyle,
                        label=f"{st.label} ({n} tasks)")
         ax_rank.step(x, g["rank"], where="post", color=st.color, linestyle=st.linestyle,

@@ -644,7 +644,7 @@ def test_the_field_list_covers_every_group_file():
     (["method=grid", "method.points=100000"], "method.points"),
     (["benchmark.optimum=[2,0.5,0.5,0.5]"], "benchmark.optimum"),
     (["seed=1.5"], "seed"), (["seed=true"], "seed"),
-    (["progress=2"], "progress"), (["progress=yes"], "progress"),
+    (["progress=-2"], "progress"), (["progress=yes"], "progress"),  # progress=2: log every 2 s
 ])
 def test_absurd_and_out_of_range_values_are_one_line(overrides, field, monkeypatch):
     monkeypatch.setattr(_run_loop(), "execute", _no_work)
