@@ -1,6 +1,6 @@
 """Measure the harness against its baselines: prints a table and writes it as JSON.
 
-    python -m runners.bench --quick          # under a minute: parts 1, 2, 3, 5, 6
+    python -m runners.bench --quick          # under a minute: every part but 4
     python -m runners.bench                  # everything, incl. the paper-scale sweep (part 4)
     python -m runners.bench --parts 1,2 --repeats 11 --out /tmp/bench.json
 
@@ -20,12 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarking import (hyperband_overhead, lenet_throughput, paper_sweep, peers, run_loop,
-                          upkeep, wrappers)
+                          table_replay, upkeep, wrappers)
 from benchmarking.common import CLOCKS, Line, not_available
 
 PARTS = {1: "Hyperband overhead", 2: "run loop per evaluation", 3: "wrapper overhead",
          4: "paper-scale sweep", 5: "LeNet throughput", 6: "micro-optimisations' upkeep",
-         7: "peer adapters' overhead"}
+         7: "peer adapters' overhead", 8: "table replay"}
 DEFAULT_OUT = Path("results") / "bench" / "bench.json"  # results/ is git-ignored
 
 
@@ -65,6 +65,9 @@ def measure(parts: list[int], s: dict, quick: bool, smoke: bool) -> list[Line]:
             lines += upkeep.upkeep(s["repeats"], clock=clock)
         elif part == 7:
             lines += peers.peer_overhead(s["decisions"] * 2, s["wrapper_repeats"])
+        elif part == 8:
+            lines += table_replay.table_replay(s["repeats"], budget=5 if smoke else 50,
+                                               clock=clock)
         print(f"[{part}] {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     return lines
 

@@ -21,6 +21,8 @@ PARTS_IN_QUICK = {  # every line --quick must name, whatever this machine has in
     "peer_overhead_smac", "peer_overhead_smac_hyperband", "peer_overhead_hpbandster_bohb",
     "peer_overhead_hyperopt_tpe", "peer_overhead_synetune_asha", "peer_overhead_synetune_bohb",
     "peer_overhead_kerastuner_hyperband",
+    # part 8: replaying tables
+    "table_replay_lenet_vs_envelope_per_eval", "table_replay_simulated_vs_serial_per_eval",
 }
 
 
