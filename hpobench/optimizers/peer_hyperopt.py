@@ -81,8 +81,9 @@ class HyperoptTPE(Optimizer):
         if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma < 1:
             raise ConfigError(f"method.gamma: must be a number in (0, 1), got {gamma!r}")
         if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float)) \
-                or not prior_weight > 0:
-            raise ConfigError(f"method.prior_weight: must be a number > 0, got {prior_weight!r}")
+                or not 0 < prior_weight < math.inf:
+            raise ConfigError(f"method.prior_weight: must be a finite number > 0, "
+                              f"got {prior_weight!r}")
         hyperopt = require("hyperopt", "hyperopt_tpe")
         self.rng = rng
         self.settings = dict(n_startup_jobs=n_startup_jobs, n_EI_candidates=n_ei_candidates,
