@@ -86,8 +86,9 @@ class HyperoptTPE(Optimizer):
                               f"got {prior_weight!r}")
         hyperopt = require("hyperopt", "hyperopt_tpe")
         self.rng = rng
-        self.settings = dict(n_startup_jobs=n_startup_jobs, n_EI_candidates=n_ei_candidates,
-                             gamma=float(gamma), prior_weight=float(prior_weight))
+        # public, so Optimizer.settings() records them in run.json
+        self.n_startup_jobs, self.n_ei_candidates = n_startup_jobs, n_ei_candidates
+        self.gamma, self.prior_weight = float(gamma), float(prior_weight)
         self.domain = hyperopt.Domain(_never_called, hyperopt_space(space))
         self.trials = hyperopt.Trials()
         self._docs: dict[int, dict] = {}  # trial id -> hyperopt trial document
@@ -99,7 +100,9 @@ class HyperoptTPE(Optimizer):
         new_ids = self.trials.new_trial_ids(1)
         self.trials.refresh()
         seed = int(self.rng.integers(2**31 - 1))
-        docs = tpe.suggest(new_ids, self.domain, self.trials, seed, verbose=False, **self.settings)
+        docs = tpe.suggest(new_ids, self.domain, self.trials, seed, verbose=False,
+                           n_startup_jobs=self.n_startup_jobs, n_EI_candidates=self.n_ei_candidates,
+                           gamma=self.gamma, prior_weight=self.prior_weight)
         self.trials.insert_trial_docs(docs)
         self.trials.refresh()
         doc = self._find(new_ids[0])
