@@ -88,12 +88,15 @@ class HpBandSter(Optimizer):
         from hpobench.samplers.kde import check_settings
 
         self.eta = _check_eta(eta)
+        self.kind = kind  # public settings: Optimizer.settings() records them in run.json
         settings = {} if kind == "hyperband" else dict(
             min_points_in_model=min_points_in_model, top_n_percent=top_n_percent,
             num_samples=num_samples, random_fraction=random_fraction,
             bandwidth_factor=bandwidth_factor, min_bandwidth=min_bandwidth)
         if settings:  # checked as hpobench's own BOHB checks them; passed on as given
             check_settings("method.", **settings)
+        for k, v in settings.items():
+            setattr(self, k, v)
         s_max = sched.s_max(max_resource, self.eta)
         cs = cspace.configspace(space, seed=int(rng.integers(2**31 - 1)))
         np_seed = int(rng.integers(2**31 - 1))

@@ -81,12 +81,14 @@ class HyperoptTPE(Optimizer):
         if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma < 1:
             raise ConfigError(f"method.gamma: must be a number in (0, 1), got {gamma!r}")
         if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float)) \
-                or not prior_weight > 0:
-            raise ConfigError(f"method.prior_weight: must be a number > 0, got {prior_weight!r}")
+                or not 0 < prior_weight < math.inf:
+            raise ConfigError(f"method.prior_weight: must be a finite number > 0, "
+                              f"got {prior_weight!r}")
         hyperopt = require("hyperopt", "hyperopt_tpe")
         self.rng = rng
-        self.settings = dict(n_startup_jobs=n_startup_jobs, n_EI_candidates=n_ei_candidates,
-                             gamma=float(gamma), prior_weight=float(prior_weight))
+        # public, so Optimizer.settings() records them in run.json
+        self.n_startup_jobs, self.n_ei_candidates = n_startup_jobs, n_ei_candidates
+        self.gamma, self.prior_weight = float(gamma), float(prior_weight)
         self.domain = hyperopt.Domain(_never_called, hyperopt_space(space))
         self.trials = hyperopt.Trials()
         self._docs: dict[int, dict] = {}  # trial id -> hyperopt trial document
@@ -98,7 +100,9 @@ class HyperoptTPE(Optimizer):
         new_ids = self.trials.new_trial_ids(1)
         self.trials.refresh()
         seed = int(self.rng.integers(2**31 - 1))
-        docs = tpe.suggest(new_ids, self.domain, self.trials, seed, verbose=False, **self.settings)
+        docs = tpe.suggest(new_ids, self.domain, self.trials, seed, verbose=False,
+                           n_startup_jobs=self.n_startup_jobs, n_EI_candidates=self.n_ei_candidates,
+                           gamma=self.gamma, prior_weight=self.prior_weight)
         self.trials.insert_trial_docs(docs)
         self.trials.refresh()
         doc = self._find(new_ids[0])

@@ -80,6 +80,7 @@ class SMAC(Optimizer):
         smac = require("smac", _METHOD[facade])
         self.eta = _check_eta(eta)
         self.facade_name = facade
+        self.n_initial = n_initial  # public: Optimizer.settings() records it
         Facade = getattr(smac, FACADES[facade])
         cs = cspace.configspace(space, seed=int(rng.integers(2**31 - 1)))
         self._tmp = tempfile.TemporaryDirectory(prefix="hpobench-smac-")

@@ -94,6 +94,7 @@ class SyneTune(Optimizer):
         if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets <= s_max + 1:
             raise ConfigError(f"method.brackets: must be null or an integer in 1..{s_max + 1}, "
                               f"got {brackets!r}")
+        self.scheduler_name, self.brackets = scheduler, brackets  # recorded by settings()
         require("syne_tune", f"synetune_{scheduler}", INSTALL)
         import logging
 
