@@ -155,7 +155,7 @@ class Loop:
         done: dict[int, Done] = {}
         order: list[int] = []  # job ids in ask order, not yet committed
         exhausted = self.exhausted
-        status = "complete"
+        status = "complete"  # the budget stopped the run; "finished": the method ran out first
         ordered = self.opt.order_independent
         # a batching executor evaluates everything asked so far in one call, so it may run
         # ahead only where the job sequence does not depend on results (a whole rung)
