@@ -131,7 +131,7 @@ def test_bad_hpbandster_kind_is_a_config_error():
 
 
 def test_missing_library_says_how_to_install():
-    from hpobench.optimizers.peer_hpbandster import require
+    from hpobench.optimizers._peers import require
 
     with pytest.raises(ConfigError, match=r"needs the peers extra .*\[peers\]"):
         require("no_such_peer_library_hpobench", "peer_x")

@@ -32,7 +32,6 @@ Example::
 """
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import numpy as np
@@ -40,6 +39,8 @@ import numpy as np
 from hpobench import schedule as sched
 from hpobench.errors import ConfigError
 from hpobench.optimizers import _configspace as cspace
+from hpobench.optimizers._peers import as_resource, require
+from hpobench.optimizers._peers import version as _version
 from hpobench.optimizers.base import Optimizer
 from hpobench.optimizers.successive_halving import _check_eta
 from hpobench.space import SearchSpace
@@ -47,25 +48,6 @@ from hpobench.trial import Evaluation, Job
 
 #: what this adapter imports (tests skip its methods, with the reason, when one is missing)
 REQUIRES = ("hpbandster",)
-INSTALL = "pip install -c constraints.txt -e '.[peers]'"
-
-
-def require(module: str, method: str, install: str = INSTALL):
-    """Import ``module`` or raise a one-line ConfigError saying how to install it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise ConfigError(f"method: {method} needs the peers extra ({e}); install it with "
-                          f"{install}") from None
-
-
-def as_resource(budget: float):
-    """A peer's float budget as hpobench's resource: an int when it is one."""
-    b = float(budget)
-    return int(round(b)) if math.isclose(b, round(b), rel_tol=1e-9, abs_tol=1e-12) else b
-
 
 class HpBandSter(Optimizer):
     """HpBandSter's ``HyperBand`` (``kind: hyperband``) or ``BOHB`` (``kind: bohb``).
@@ -185,13 +167,3 @@ class HpBandSter(Optimizer):
                 self._discarded.extend(sorted(done))
             if not open_ and self.peer.iterations[it].is_finished:
                 del self._open_trials[it]
-
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import version
-
-    try:
-        return version(dist)
-    except Exception:  # noqa: BLE001
-        return "?"

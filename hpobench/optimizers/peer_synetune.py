@@ -45,7 +45,8 @@ from hpobench.errors import ConfigError
 from hpobench.optimizers import _configspace as cspace
 from hpobench.optimizers._optuna_space import UNIT, dependent
 from hpobench.optimizers.base import Optimizer
-from hpobench.optimizers.peer_hpbandster import _version, as_resource, require
+from hpobench.optimizers._peers import as_resource, require
+from hpobench.optimizers._peers import version as _version
 from hpobench.optimizers.successive_halving import _check_eta
 from hpobench.space import Categorical, Int, SearchSpace
 from hpobench.trial import Evaluation, Job
