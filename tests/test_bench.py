@@ -23,6 +23,8 @@ PARTS_IN_QUICK = {  # every line --quick must name, whatever this machine has in
     "peer_overhead_kerastuner_hyperband",
     # part 8: replaying tables
     "table_replay_lenet_vs_envelope_per_eval", "table_replay_simulated_vs_serial_per_eval",
+    # part 9: the Figure 3 sweep, hpobench's sweeper against Hydra's basic one
+    "figure3_sweep_vs_basic_sweeper", "figure3_sweep_wall",
 }
 
 

@@ -126,6 +126,26 @@ def test_sidecar_metadata_and_max_resource_cut(tmp_path):
         TableBenchmark(path=str(path), max_resource=5)
 
 
+def test_a_table_is_read_once_per_process_until_its_file_changes(tmp_path):
+    """A sweep of many runs on one table validates it once; a rewritten file (or
+    sidecar) is read anew, never served stale."""
+    path = _write(_frame(), tmp_path / "c.parquet")
+    first = TableBenchmark(path=str(path)).table
+    assert TableBenchmark(path=str(path)).table is first
+    assert not first.val.flags.writeable  # shared between runs: read-only
+    changed = _frame()
+    changed.loc[0, "val_loss"] = 0.123
+    _write(changed, path)  # same path, same size
+    again = TableBenchmark(path=str(path)).table
+    assert again is not first and again.val[0, 0, 0] == 0.123 and first.val[0, 0, 0] == 0.9
+    side = _write(_frame(), tmp_path / "s.parquet", sidecar=True)
+    a = TableBenchmark(path=str(side)).table
+    side.with_suffix(".json").write_text(json.dumps(
+        {"space": SPACE.to_list(), "resource_unit": "minibatch"}))
+    assert TableBenchmark(path=str(side)).resource_unit == "minibatch" and a.meta[
+        "resource_unit"] == "epoch"
+
+
 def test_pandas_alone_reads_a_written_table(small, tmp_path):
     out = small.table.write(tmp_path / "w.parquet")
     df = pd.read_parquet(out)

@@ -56,6 +56,26 @@ REQUIRED = ("resource", "val_loss", "test_loss", "runtime")
 SHIPPED_DIR = Path(__file__).resolve().parent / "recorded"
 
 
+#: tables read in this process: (path, file identity, sidecar identity) -> table
+_READ_CACHE: dict[tuple, "LearningCurveTable"] = {}
+
+
+def _sidecar(path: Path) -> Path:
+    """Where a table's metadata lives when its Parquet schema has none."""
+    return path.with_suffix(".json")
+
+
+def _identity(path: Path) -> Optional[bytes]:
+    """A digest of the file's bytes (None: no such file): a rewritten file is read anew
+    even when its size and modification time (coarse on some file systems) are not."""
+    import hashlib
+
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return None
+
+
 def _typed(param, value: Any) -> Any:
     """A table cell as the Python value the space's parameter takes (None: not one)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -198,16 +218,34 @@ class LearningCurveTable:
 
     @classmethod
     def read(cls, path: str | Path, where: str = "benchmark.path") -> "LearningCurveTable":
-        """Read and validate a table file (Parquet, metadata in its schema or a sidecar)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        """Read and validate a table file (Parquet, metadata in its schema or a sidecar).
 
+        A table read before in this process, from a file with the same bytes (and the
+        same sidecar), is returned from a small cache: a sweep of
+        hundreds of short runs on one table in one process (Hydra's basic launcher) then
+        validates it once.  The cached table's arrays are read-only."""
         path = Path(path)
         label = f"{where}: {path}"
         if path.suffix != ".parquet":
             raise ConfigError(f"{label}: a table is a .parquet file")
         if not path.is_file():
             raise ConfigError(f"{label}: no such file")
+        key = (str(path.resolve()), _identity(path), _identity(_sidecar(path)))
+        hit = _READ_CACHE.get(key)
+        if hit is None:
+            hit = cls._read(path, label)
+            for a in (hit.val, hit.test, hit.runtime, hit.grid, hit.points, hit.n_replicates):
+                a.setflags(write=False)
+            _READ_CACHE[key] = hit
+            while len(_READ_CACHE) > 8:
+                _READ_CACHE.pop(next(iter(_READ_CACHE)))
+        return hit
+
+    @classmethod
+    def _read(cls, path: Path, label: str) -> "LearningCurveTable":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             t = pq.read_table(path)
         except (OSError, pa.ArrowException) as e:
@@ -279,7 +317,7 @@ def _read_meta(schema_meta: dict, path: Path, label: str) -> dict:
     raw = schema_meta.get(META_KEY)
     source = "schema metadata"
     if raw is None:
-        sidecar = path.with_suffix(".json")
+        sidecar = _sidecar(path)
         if not sidecar.is_file():
             raise ConfigError(f"{label}: no metadata: neither the schema key "
                               f"{META_KEY.decode()!r} nor a sidecar {sidecar.name}")
