@@ -121,10 +121,64 @@ def final_values(group_curves: pd.DataFrame) -> tuple[float, float, float, int]:
     return float(hi), float(v.mean()), sem, n
 
 
+def seed_finals(group_curves: pd.DataFrame, x: float) -> pd.Series:
+    """Each run's incumbent test loss at resource ``x``, indexed by seed (NaN where the
+    run has no incumbent yet or ended before ``x``)."""
+    return pd.Series({int(r["seed"].iloc[0]): float(step_values(
+        r["x"].to_numpy(), r["incumbent_test"].to_numpy(), np.array([x]))[0])
+        for _, r in group_curves.groupby("run_dir")}, dtype=float)
+
+
+def _against(ctx: pd.DataFrame, reference: str) -> dict:
+    """Per method group of one context: the two-sided paired Wilcoxon test of its final
+    incumbent test loss against ``reference`` (no options) on the seeds both have, at
+    the smaller of the two groups' ends, and the average rank of the final values among
+    all groups of the context (ranked within each seed, at the context's earliest end)."""
+    from hpobench import stats
+
+    groups = {k: g for k, g in ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False)}
+    ends = {k: final_values(g)[0] for k, g in groups.items()}
+    ref = [k for k in groups if k[0] == reference and k[1] == ""]
+    out = {k: {"vs": reference, "vs_n": 0, "vs_wins": 0, "vs_p": math.nan,
+               "final_rank": math.nan} for k in groups}
+    if ref:
+        r = ref[0]
+        for k, g in groups.items():
+            if k == r or not (math.isfinite(ends[k]) and math.isfinite(ends[r])):
+                continue
+            x = min(ends[k], ends[r])
+            frame = pd.concat([seed_finals(g, x).rename("a"), seed_finals(groups[r], x).rename("b")],
+                              axis=1).dropna()
+            if len(frame) < 2:
+                continue
+            long = pd.DataFrame({"seed": [*frame.index, *frame.index],
+                                 "method": ["a"] * len(frame) + ["b"] * len(frame),
+                                 "test_loss": [*frame["a"], *frame["b"]]})
+            t = stats.paired_test(long, "a", "b", alternative="two-sided")
+            out[k].update(vs_n=t["n"], vs_wins=t["wins"], vs_p=t["p_value"])
+    finite = [e for e in ends.values() if math.isfinite(e)]
+    if len(groups) >= 2 and finite:
+        x = min(finite)
+        rows = [{"seed": s, "method": i, "test_loss": v}
+                for i, (k, g) in enumerate(groups.items())
+                for s, v in seed_finals(g, x).items()]
+        rk = stats.average_ranks(pd.DataFrame(rows).assign(benchmark=0))
+        keys = list(groups)
+        for m, rank in zip(rk["method"], rk["mean_rank"]):
+            out[keys[int(m)]]["final_rank"] = float(rank)
+    return out
+
+
 def summary(curves_df: pd.DataFrame, baseline: str = "random", boot: int = 1000,
-            seed: int = 0) -> pd.DataFrame:
+            seed: int = 0, reference: str = "hyperband") -> pd.DataFrame:
     """Per group: final mean test loss +- s.e., and the speed-up over the ``baseline``
     method (same context, no method options).
+
+    ``vs_p``, ``vs_wins``, ``vs_n``: the two-sided paired Wilcoxon test of the group's
+    final values against ``reference`` (``vs``) on the seeds both have
+    (:func:`hpobench.stats.paired_test`; wins = seeds where the group is lower);
+    ``final_rank``: its average rank among the context's groups, ranked within each seed
+    at the context's earliest end (1 = lowest loss).
 
     Target = the baseline's final mean; the baseline spent its whole run (``x_end``) to
     get there.  ``x_to_target`` = the resource from which the group's mean stays at or
@@ -145,6 +199,7 @@ def summary(curves_df: pd.DataFrame, baseline: str = "random", boot: int = 1000,
             base_end, target, _, _ = final_values(base)
             if math.isfinite(base_end):
                 base_final = _matrix(base, np.array([base_end]))[:, 0]
+        paired = _against(ctx, reference)
         for mkeys, g in ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False):
             x_end, mean, sem, n = final_values(g)
             is_base = mkeys[0] == baseline and mkeys[1] == "" and len(base) == len(g)
@@ -158,7 +213,7 @@ def summary(curves_df: pd.DataFrame, baseline: str = "random", boot: int = 1000,
                          **dict(zip(METHOD_KEYS, mkeys)), "seeds": n, "x_end": x_end,
                          "final_mean": mean, "final_sem": sem, "target": target,
                          "x_to_target": x_t, "speedup": sp, "speedup_lo": lo,
-                         "speedup_hi": hi})
+                         "speedup_hi": hi, **paired[mkeys]})
     return pd.DataFrame(rows)
 
 

@@ -1,7 +1,8 @@
 """Table 6: per benchmark (and setting context), each method's final mean test error +-
 standard error, the resource from which its mean stays at or below random search's final
-mean error, and its speed-up over random search (random's resource / the method's, with a
-95% bootstrap interval; see :func:`hpobench.aggregate.summary`).
+mean error, its speed-up over random search (random's resource / the method's, with a
+95% bootstrap interval), a paired test against Hyperband on the same seeds and its average
+final rank (see :func:`hpobench.aggregate.summary`).
 
 Writes ``summary.md`` (Markdown), ``summary.csv`` (every number, unrounded) and
 ``ranks.csv`` (each method's rank among the methods of its benchmark and settings over
@@ -34,6 +35,13 @@ def _speedup(r) -> str:
     return text
 
 
+def _paired(r) -> str:
+    p = getattr(r, "vs_p", math.nan)
+    if p is None or not math.isfinite(p):
+        return "-"
+    return f"{p:.2g} ({int(r.vs_wins)}/{int(r.vs_n)})"
+
+
 def markdown(table) -> str:
     lines = ["# Summary: final incumbent test error and speed-up over random search", "",
              "Final = mean over seeds where the group's shortest run ends (x_end, in multiples "
@@ -45,20 +53,25 @@ def markdown(table) -> str:
              "resource to target [95% bootstrap interval over seeds] (> 1: faster; a method "
              "that ends below the target is never below 1; n/a: it ends above the target, or "
              "no random-search runs to compare; 0 in an interval: some resamples never "
-             "reach it).", ""]
+             "reach it); vs Hyperband = two-sided paired Wilcoxon signed-rank test of the "
+             "final values against Hyperband's on the seeds both have (wins = seeds where "
+             "the method is lower; a difference is a finding only when p is small); final "
+             "rank = average rank among the methods of the panel, ranked within each seed "
+             "at the earliest end (1 = lowest error).", ""]
     for key, ctx in table.groupby(list(ag.CONTEXT_KEYS), sort=True, dropna=False):
         target = ctx["target"].iloc[0]
         lines += [f"## {ag.describe_context(key)}", "",
                   f"target (random search's final mean): {_num(target, '.4f')}", "",
                   "| method | seeds | x_end (R) | final test error (mean ± s.e.) "
-                  "| resource to target (R) | speed-up vs random |",
-                  "|---|---|---|---|---|---|"]
+                  "| resource to target (R) | speed-up vs random | vs Hyperband: p (wins/n) "
+                  "| final rank |",
+                  "|---|---|---|---|---|---|---|---|"]
         rows = sorted(ctx.itertuples(index=False), key=lambda r: order_key(r.method, r.method_variant))
         for r in rows:
             lines.append(f"| {style(r.method, r.method_variant).label} | {r.seeds} | "
                          f"{_num(r.x_end, '.3g')} | {_num(r.final_mean, '.4f')} ± "
                          f"{_num(r.final_sem, '.4f')} | {_num(r.x_to_target, '.3g')} | "
-                         f"{_speedup(r)} |")
+                         f"{_speedup(r)} | {_paired(r)} | {_num(r.final_rank, '.2f')} |")
         lines.append("")
     return "\n".join(lines)
 

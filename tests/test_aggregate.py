@@ -340,3 +340,34 @@ def test_empty_root_gives_an_empty_frame(tmp_path):
     df = ag.load_results(tmp_path / "nothing")
     assert df.empty and "method" in df.columns
     assert ag.aggregate(ag.curves(df)).empty
+
+
+def test_summary_pairs_each_method_with_hyperband_on_its_seeds():
+    """Final values by hand: hyperband 0.2/0.3/0.4/0.5/0.6 on seeds 0-4; tpe lower on four
+    seeds, higher on one; random higher everywhere, and without seed 4."""
+    from scipy.stats import wilcoxon
+
+    def run(method, seed, final):
+        return pd.DataFrame({"sweep": "", "benchmark": "b", "context": "", "context_key": "",
+                             "max_resource": 9, "method": method, "method_variant": "",
+                             "method_key": method, "budget_scale": 1.0, "seed": seed,
+                             "run_dir": f"{method}/{seed}", "x": [1.0, 4.0],
+                             "incumbent_test": [0.9, final]})
+    hb = {0: 0.2, 1: 0.3, 2: 0.4, 3: 0.5, 4: 0.6}
+    tpe = {0: 0.1, 1: 0.25, 2: 0.45, 3: 0.3, 4: 0.55}
+    rnd = {0: 0.7, 1: 0.8, 2: 0.5, 3: 0.9}
+    parts = [run("hyperband", s, v) for s, v in hb.items()]
+    parts += [run("tpe", s, v) for s, v in tpe.items()]
+    parts += [run("random", s, v) for s, v in rnd.items()]
+    t = ag.summary(pd.concat(parts, ignore_index=True), boot=10).set_index("method")
+    d_tpe = [tpe[s] - hb[s] for s in range(5)]  # -0.1 -0.05 +0.05 -0.2 -0.05
+    assert t.loc["tpe", "vs_wins"] == 4 and t.loc["tpe", "vs_n"] == 5
+    assert t.loc["tpe", "vs_p"] == pytest.approx(wilcoxon(d_tpe).pvalue)
+    assert t.loc["random", "vs_n"] == 4 and t.loc["random", "vs_wins"] == 0
+    assert t.loc["random", "vs_p"] == pytest.approx(wilcoxon([0.5, 0.5, 0.1, 0.4]).pvalue)
+    assert math.isnan(t.loc["hyperband", "vs_p"]) and t.loc["hyperband", "vs", ] == "hyperband"
+    # ranks within each seed (1 = lowest): seed 0: tpe 1, hb 2, random 3; seed 1: tpe, hb,
+    # random; seed 2: hb 1, tpe 2, random 3; seed 3: tpe, hb, random; seed 4: tpe 1, hb 2
+    assert t.loc["tpe", "final_rank"] == pytest.approx((1 + 1 + 2 + 1 + 1) / 5)
+    assert t.loc["hyperband", "final_rank"] == pytest.approx((2 + 2 + 1 + 2 + 2) / 5)
+    assert t.loc["random", "final_rank"] == pytest.approx(3.0)
