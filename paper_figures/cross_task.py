@@ -41,6 +41,22 @@ def _tables(res: Results, run_dirs) -> dict:
     return out
 
 
+def task_curves(res: Results):
+    """(curves, tables, bounds) of the runs on tables, each table (benchmark) a task:
+    incumbent curves against resource with a ``task`` column, run_dir -> table, and task ->
+    (best, worst); None when fewer than two tasks have runs."""
+    if res.empty:
+        return None
+    tables = _tables(res, res.df["run_dir"].unique())
+    by_res = res.curves[res.curves["run_dir"].map(lambda d: tables.get(d) is not None)].copy()
+    if by_res.empty or by_res["benchmark"].nunique() < 2:
+        return None
+    by_res["task"] = by_res["benchmark"]
+    bounds = {b: crosstask.bounds(tables[d]) for b, d in
+              by_res.groupby("benchmark")["run_dir"].first().items()}
+    return by_res, tables, bounds
+
+
 def _grid(curves: pd.DataFrame, points: int = 100) -> np.ndarray:
     first = curves[curves["incumbent_test"].notna()].groupby("run_dir")["x"].min().max()
     last = curves.groupby("run_dir")["x"].max().min()
@@ -72,15 +88,10 @@ def _panel(ax_regret, ax_rank, summary: pd.DataFrame, xlabel: str) -> None:
 def make(res: Results, out: Path) -> Outcome:
     missing = Outcome.nothing("cross task", "runs on at least two tables (benchmark=table)",
                               SWEEPS["table_tasks"])
-    if res.empty:
+    found = task_curves(res)
+    if found is None:
         return missing
-    tables = _tables(res, res.df["run_dir"].unique())
-    by_res = res.curves[res.curves["run_dir"].map(lambda d: tables.get(d) is not None)].copy()
-    if by_res.empty or by_res["benchmark"].nunique() < 2:
-        return missing
-    by_res["task"] = by_res["benchmark"]
-    bounds = {b: crosstask.bounds(tables[d]) for b, d in
-              by_res.groupby("benchmark")["run_dir"].first().items()}
+    by_res, tables, bounds = found
     panels = [(crosstask.summarise(by_res, bounds, _grid(by_res)),
                "total resource (multiples of R)")]
     by_time = time_curves(res)
