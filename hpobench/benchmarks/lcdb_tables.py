@@ -171,6 +171,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-size", type=int, default=None, help="largest training size")
     a = ap.parse_args(argv)
     try:
+        if a.metric not in METRICS:
+            raise ConfigError(f"--metric: {a.metric!r}; allowed: {', '.join(METRICS)}")
         if not 1 <= a.replicates <= 5:
             raise ConfigError(f"--replicates: {a.replicates}; allowed: 1 to 5")
         if a.unit < 1:
