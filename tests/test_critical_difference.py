@@ -75,6 +75,17 @@ def test_final_regret_averages_seeds_and_normalizes_by_hand():
     assert np.isnan(crosstask.final_regret(c, {"a": (0.2, 0.6), "b": (1.0, 5.0)}, 0.75).loc["a", "m"])
 
 
+def test_a_finished_run_holds_its_final_incumbent_only_when_asked():
+    # run a1 ends at x = 1 with 0.5; a2 runs to x = 3 (0.7 from 1): on the grid 1, 2, 3
+    c = pd.DataFrame({"task": "a", "method": "m", "run_dir": ["a1", "a2"], "x": [1.0, 1.0],
+                      "incumbent_test": [0.5, 0.7]})
+    c = pd.concat([c, c.iloc[[1]].assign(x=3.0)], ignore_index=True)
+    held = crosstask.summarise(c, {"a": (0.0, 1.0)}, [1.0, 2.0, 3.0], hold=True)
+    assert held["x"].tolist() == [1.0, 2.0, 3.0] and held["regret"].tolist() == pytest.approx([0.6] * 3)
+    strict = crosstask.summarise(c, {"a": (0.0, 1.0)}, [1.0, 2.0, 3.0])
+    assert strict["x"].tolist() == [1.0]  # past x = 1 not every run has a value
+
+
 def test_regret_matrix_of_a_results_folder_by_hand(five):
     matrix, seeds = cd.regret_matrix(five)
     pd.testing.assert_frame_equal(matrix, _by_hand(), check_names=False,
