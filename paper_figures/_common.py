@@ -34,8 +34,8 @@ SWEEPS = {
     "table_simulated": SWEEP + "table_simulated",
     "table_tasks": SWEEP + "table_tasks",
     # LCDB's doubling grid: Hyperband and ASHA at eta = 2; random search and TPE have no eta
-    "lcdb_tasks_rungs": SWEEP + "lcdb_tasks method=hyperband,asha method.eta=2",
-    "lcdb_tasks_full": SWEEP + "lcdb_tasks method=random,tpe",
+    "lcdb_tasks": SWEEP + "lcdb_tasks",
+    "lcdb_tasks_full": SWEEP + "lcdb_tasks_full",
 }
 
 

@@ -17,8 +17,8 @@ diagram is drawn even when Friedman's p is above alpha (the title says so: then 
 difference is significant).  autorank needs at least 5 tasks.
 
     python -m runners.sweep -m +experiment=table_tasks
-    python -m runners.sweep -m +experiment=lcdb_tasks method=hyperband,asha method.eta=2
-    python -m runners.sweep -m +experiment=lcdb_tasks method=random,tpe
+    python -m runners.sweep -m +experiment=lcdb_tasks
+    python -m runners.sweep -m +experiment=lcdb_tasks_full
     python -m paper_figures.critical_difference --results results
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def regret_matrix(res: Results):
 
 
 def make(res: Results, out: Path) -> Outcome:
-    sweeps = (SWEEPS["table_tasks"], SWEEPS["lcdb_tasks_rungs"], SWEEPS["lcdb_tasks_full"])
+    sweeps = (SWEEPS["table_tasks"], SWEEPS["lcdb_tasks"], SWEEPS["lcdb_tasks_full"])
     found = regret_matrix(res)
     if found is None or found[0].shape[1] < 3:  # Friedman's test compares 3 or more
         return Outcome.nothing("critical difference", "runs of at least three methods on at "
