@@ -19,7 +19,7 @@ from pathlib import Path
 
 from paper_figures import (bohb_vs_hyperband, brackets, envelope, grid_vs_random,
                            method_comparison, phase_diagram, simulated_time, summary, table1,
-                           cross_task)
+                           cross_task, critical_difference)
 from paper_figures._common import SWEEPS, Outcome, load, parser, report
 
 #: (name, module, needs results)
@@ -34,6 +34,7 @@ FIGURES = (
     ("BOHB vs Hyperband", bohb_vs_hyperband, True),
     ("simulated time", simulated_time, True),
     ("cross task", cross_task, True),
+    ("critical difference", critical_difference, True),
 )
 
 

@@ -33,6 +33,9 @@ SWEEPS = {
     "envelope_phase_brackets": SWEEP + "envelope_phase_brackets",
     "table_simulated": SWEEP + "table_simulated",
     "table_tasks": SWEEP + "table_tasks",
+    # LCDB's doubling grid: Hyperband and ASHA at eta = 2; random search and TPE have no eta
+    "lcdb_tasks": SWEEP + "lcdb_tasks",
+    "lcdb_tasks_full": SWEEP + "lcdb_tasks_full",
 }
 
 

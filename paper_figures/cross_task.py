@@ -3,7 +3,7 @@ recorded tables, against total resource and against simulated time
 (:mod:`hpobench.crosstask`).
 
 Reads runs on ``benchmark=table`` (their run.json names the table); each table is a task.
-Simulated time is measured in units of each task's median time to train one
+Simulated time is measured in units of each task's mean time to train one
 configuration to R, so tasks of different cost share an axis.
 
     python -m runners.sweep -m +experiment=table_tasks
@@ -41,9 +41,28 @@ def _tables(res: Results, run_dirs) -> dict:
     return out
 
 
-def _grid(curves: pd.DataFrame, points: int = 100) -> np.ndarray:
+def task_curves(res: Results):
+    """(curves, tables, bounds) of the runs on tables, each table (benchmark) a task:
+    incumbent curves against resource with a ``task`` column, run_dir -> table, and task ->
+    (best, worst); None when fewer than two tasks have runs."""
+    if res.empty:
+        return None
+    tables = _tables(res, res.df["run_dir"].unique())
+    by_res = res.curves[res.curves["run_dir"].map(lambda d: tables.get(d) is not None)].copy()
+    if by_res.empty or by_res["benchmark"].nunique() < 2:
+        return None
+    by_res["task"] = by_res["benchmark"]
+    bounds = {b: crosstask.bounds(tables[d]) for b, d in
+              by_res.groupby("benchmark")["run_dir"].first().items()}
+    return by_res, tables, bounds
+
+
+def _grid(curves: pd.DataFrame, points: int = 100, hold: bool = False) -> np.ndarray:
+    """From where every run has an incumbent to where the first run ends (``hold``: the
+    last run ends)."""
     first = curves[curves["incumbent_test"].notna()].groupby("run_dir")["x"].min().max()
-    last = curves.groupby("run_dir")["x"].max().min()
+    ends = curves.groupby("run_dir")["x"].max()
+    last = ends.max() if hold else ends.min()
     return ag.make_grid(first, last, points) if last > first else np.array([first])
 
 
@@ -72,15 +91,10 @@ def _panel(ax_regret, ax_rank, summary: pd.DataFrame, xlabel: str) -> None:
 def make(res: Results, out: Path) -> Outcome:
     missing = Outcome.nothing("cross task", "runs on at least two tables (benchmark=table)",
                               SWEEPS["table_tasks"])
-    if res.empty:
+    found = task_curves(res)
+    if found is None:
         return missing
-    tables = _tables(res, res.df["run_dir"].unique())
-    by_res = res.curves[res.curves["run_dir"].map(lambda d: tables.get(d) is not None)].copy()
-    if by_res.empty or by_res["benchmark"].nunique() < 2:
-        return missing
-    by_res["task"] = by_res["benchmark"]
-    bounds = {b: crosstask.bounds(tables[d]) for b, d in
-              by_res.groupby("benchmark")["run_dir"].first().items()}
+    by_res, tables, bounds = found
     panels = [(crosstask.summarise(by_res, bounds, _grid(by_res)),
                "total resource (multiples of R)")]
     by_time = time_curves(res)
@@ -90,8 +104,11 @@ def make(res: Results, out: Path) -> Outcome:
         by_time["task"] = by_time["benchmark"]
         by_time["x"] = by_time["x"] / by_time["run_dir"].map(
             lambda d: crosstask.time_unit(tables[d]))
-        panels.append((crosstask.summarise(by_time, bounds, _grid(by_time)),
-                       "simulated time (task's median time to train one configuration to R)"))
+        # runs of one budget end at different simulated times: one that is done keeps
+        # its final incumbent (the resource panel needs no such rule: budgets are equal)
+        panels.append((crosstask.summarise(by_time, bounds, _grid(by_time, hold=True), hold=True),
+                       "simulated time (task's mean time to train a configuration to R;\n"
+                       "a finished run keeps its final incumbent)"))
     for summary, xlabel in panels:
         if summary.empty:
             print(f"note: cross task: no {xlabel.split(' (')[0]} at which every run has an "
@@ -102,7 +119,7 @@ def make(res: Results, out: Path) -> Outcome:
     fig, axes = plt.subplots(2, len(panels), figsize=(5.5 * len(panels), 7), squeeze=False)
     for j, (summary, xlabel) in enumerate(panels):
         _panel(axes[0][j], axes[1][j], summary, xlabel)
-    tasks = sorted(by_res["task"].unique())
+    tasks = sorted(t.removeprefix("table_").removesuffix("_w4") for t in by_res["task"].unique())
     seeds = by_res.groupby(["task", "method"])["seed"].nunique()
     fig.suptitle(f"Across {len(tasks)} tables ({', '.join(tasks)}); seeds per task and "
                  f"method: {seeds.min()}-{seeds.max()}", fontsize=9)

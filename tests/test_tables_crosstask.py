@@ -19,6 +19,11 @@ def test_bounds_and_time_unit_by_hand(tmp_path):
     assert crosstask.bounds(t) == pytest.approx((0.21, 0.31))
     # seconds to R, replicate 0: configuration 0: 1 + 2 + 4 = 7, configuration 1: 3
     assert crosstask.time_unit(t) == 5.0
+    # the mean, not the median: a third configuration taking 20 s moves it to 10 (median 7)
+    three = pd.concat([_frame(), _frame().iloc[:3].assign(**{"config.x": 0.4,
+                                                            "runtime": [5.0, 5.0, 10.0]})])
+    t3 = TableBenchmark(path=str(_write(three, tmp_path / "three.parquet"))).table
+    assert crosstask.time_unit(t3) == 10.0
 
 
 def test_regret_and_ranks_by_hand():
