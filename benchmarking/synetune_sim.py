@@ -60,12 +60,14 @@ GOAL = 0.1  # ours / syne-tune per evaluation: at least 10x faster
 def missing() -> str | None:
     """Why syne-tune's simulator cannot run here (None when it can)."""
     if importlib.util.find_spec("syne_tune") is None:
-        return "syne-tune is not installed (pip install --no-deps syne-tune dill)"
+        return ("syne-tune is not installed "
+                "(pip install --no-deps -c constraints.txt syne-tune dill)")
     try:
         import syne_tune.blackbox_repository.simulated_tabular_backend  # noqa: F401
     except ImportError as e:  # its package __init__ imports huggingface_hub
         return (f"syne-tune's blackbox repository does not import ({e}); it needs "
-                "pip install --no-deps huggingface_hub && pip install httpx2")
+                "pip install --no-deps -c constraints.txt huggingface_hub && "
+                "pip install -c constraints.txt httpx2")
     return None
 
 
