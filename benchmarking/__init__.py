@@ -10,6 +10,10 @@ measured in the same process run.
 ``paper_sweep``          4. every method x 20 seeds at 50 R through one Hydra multirun
 ``lenet_throughput``     5. LeNet training through the benchmark vs a bare PyTorch loop
 ``upkeep``               6. each micro-optimisation vs the plain library call it replaces
+``peers``                7. the peer adapters' own work vs the time inside their libraries
+``table_replay``         8. replaying the LeNet table vs the envelope table, simulated vs serial
+``figure3_sweep``        9. the Figure 3 sweep from a table, hpobench's sweeper vs Hydra's
+``synetune_sim``        10. ASHA on a table on simulated time vs syne-tune's simulator
 =======================  ===============================================================
 
 ``python -m runners.bench`` runs them and prints the table; the library (``hpobench``)

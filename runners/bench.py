@@ -20,12 +20,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarking import (figure3_sweep, hyperband_overhead, lenet_throughput, paper_sweep,
-                          peers, run_loop, table_replay, upkeep, wrappers)
+                          peers, run_loop, synetune_sim, table_replay, upkeep, wrappers)
 from benchmarking.common import CLOCKS, Line, not_available
 
 PARTS = {1: "Hyperband overhead", 2: "run loop per evaluation", 3: "wrapper overhead",
          4: "paper-scale sweep", 5: "LeNet throughput", 6: "micro-optimisations' upkeep",
-         7: "peer adapters' overhead", 8: "table replay", 9: "Figure 3 sweep from a table"}
+         7: "peer adapters' overhead", 8: "table replay", 9: "Figure 3 sweep from a table",
+         10: "simulated ASHA vs syne-tune's simulator"}
 DEFAULT_OUT = Path("results") / "bench" / "bench.json"  # results/ is git-ignored
 
 
@@ -71,6 +72,9 @@ def measure(parts: list[int], s: dict, quick: bool, smoke: bool) -> list[Line]:
         elif part == 9:
             lines += figure3_sweep.figure3_sweep(seeds=2 if smoke else (10 if quick else 70),
                                                  parallel=not quick)
+        elif part == 10:
+            lines += synetune_sim.synetune_sim(s["repeats"], budget=5 if smoke else 50,
+                                               clock=clock)
         print(f"[{part}] {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     return lines
 

@@ -25,6 +25,10 @@ PARTS_IN_QUICK = {  # every line --quick must name, whatever this machine has in
     "table_replay_lenet_vs_envelope_per_eval", "table_replay_simulated_vs_serial_per_eval",
     # part 9: the Figure 3 sweep, hpobench's sweeper against Hydra's basic one
     "figure3_sweep_vs_basic_sweeper", "figure3_sweep_wall",
+    # part 10: ASHA on simulated time against syne-tune's simulator ("not available" without it)
+    "synetune_sim_asha_per_eval", "synetune_sim_asha_per_eval_16_workers",
+    "synetune_sim_asha_per_eval_run_dir", "synetune_sim_asha_per_eval_default_sleep",
+    "synetune_sim_trace_evaluations", "synetune_sim_trace_end_time",
 }
 
 
