@@ -33,6 +33,10 @@ SWEEPS = {
     "envelope_phase_brackets": SWEEP + "envelope_phase_brackets",
     "table_simulated": SWEEP + "table_simulated",
     "table_tasks": SWEEP + "table_tasks",
+    # the paper's Figure 3 and the method comparison replayed from the LeNet CPU table
+    "table_brackets": SWEEP + "table_brackets",
+    "table_brackets_hyperband": SWEEP + "table_brackets_hyperband",
+    "table_methods": SWEEP + "table_methods",
     # LCDB's doubling grid: Hyperband and ASHA at eta = 2; random search and TPE have no eta
     "lcdb_tasks": SWEEP + "lcdb_tasks",
     "lcdb_tasks_full": SWEEP + "lcdb_tasks_full",

@@ -63,7 +63,7 @@ def make(res: Results, out: Path) -> Outcome:
         both = pd.concat([part, hb])
         n = both.groupby(["method", "method_variant"])["seed"].nunique()
         seeds = f"{n.min()}" if n.min() == n.max() else f"{n.min()} to {n.max()}"
-        lead = "Figure 3 (LeNet): brackets" if key[1].startswith("lenet") else "Brackets"
+        lead = "Figure 3 (LeNet): brackets" if "lenet" in key[1] else "Brackets"
         ax.set_title(f"{lead} s alone and Hyperband, {seeds} seed{'s' if n.max() != 1 else ''} "
                      f"per line:\n{title}", fontsize=10)
         ax.set_xlabel(XLABEL)
@@ -71,20 +71,24 @@ def make(res: Results, out: Path) -> Outcome:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
                   title=band_note(agg, res.stat), title_fontsize=7)
         name = f"{NAME}_{context_name(key)}" + (f"_{rest}" if rest else "")
-        outcome.written += save(fig, out, name.replace("=", "").replace(",", "_"))
+        outcome.written += save(fig, out, name.replace("method.", "").replace("=", "")
+                                .replace(",", "_"))
         if hb.empty:
             bench = key[1]
-            cmd = (SWEEPS["paper_envelope"] if not bench.startswith("lenet") else
+            cmd = (SWEEPS["table_brackets_hyperband"] if bench.startswith("table") else
+                   SWEEPS["paper_envelope"] if not bench.startswith("lenet") else
                    SWEEPS["lenet_cpu_hyperband"] if "cpu" in bench else
                    SWEEPS["lenet_paper_hyperband"])
             outcome.missing.append(MissingRuns(
                 f"bracket figure ({ag.describe_context(key)})",
                 "drawn without Hyperband: no hyperband runs with the same settings", [cmd]))
-    if not any(k[1].startswith("lenet") for k, *_ in sets):
+    if not any("lenet" in k[1] for k, *_ in sets):
         outcome.missing.append(MissingRuns(
             "LeNet bracket figure", "no successive_halving runs with method.bracket=s on a "
-            "lenet benchmark", [SWEEPS["lenet_cpu"] + "  (CPU; or lenet_paper on a GPU)",
-                                SWEEPS["lenet_cpu_hyperband"]]))
+            "lenet benchmark or table", [SWEEPS["table_brackets"] + "  (70 trials, replayed)",
+                                         SWEEPS["table_brackets_hyperband"],
+                                         SWEEPS["lenet_cpu"] + "  (real training; or "
+                                         "lenet_paper on a GPU)"]))
     if not sets:
         outcome.missing.append(MissingRuns(
             "envelope bracket figure", "no successive_halving runs with method.bracket=s",
