@@ -20,7 +20,7 @@ from tests.conftest import compose_cfg, method_params, missing_requirement
 from tests.test_resume import comparable, sweep, table
 
 PEERS = [p for p in method_params() if p.values[0].startswith(("smac", "hpbandster", "hyperopt", "synetune",
-                                                               "kerastuner"))]
+                                                               "kerastuner", "raytune"))]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
