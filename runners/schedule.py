@@ -53,7 +53,7 @@ def peers_text(R: int, eta: int) -> str:
             peer = fn(R, eta)
         except ImportError as e:
             out.append(f"\n{name}: not installed ({e.name or module}); "
-                       "pip install -c constraints.txt -e '.[peers]'")
+                       f"pip install -c constraints.txt -e '.[{ps.EXTRA.get(module, 'peers')}]'")
             continue
         out.append(f"\n{name}: {ps.compare(peer, R, eta)}")
         out += [f"  {line}" for line in ps.fmt(peer)]

@@ -11,12 +11,12 @@ from hpobench.errors import ConfigError
 INSTALL = "pip install -c constraints.txt -e '.[peers]'"
 
 
-def require(module: str, method: str, install: str = INSTALL):
+def require(module: str, method: str, install: str = INSTALL, extra: str = "peers"):
     """Import ``module`` or raise a one-line ConfigError saying how to install it."""
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise ConfigError(f"method: {method} needs the peers extra ({e}); install it with "
+        raise ConfigError(f"method: {method} needs the {extra} extra ({e}); install it with "
                           f"{install}") from None
 
 

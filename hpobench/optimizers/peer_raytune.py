@@ -191,7 +191,7 @@ class RayTune(Optimizer):
                               f"got {max_pending_trials!r}")
         self.scheduler_name, self.brackets = scheduler, brackets  # recorded by settings()
         self.max_pending_trials = max_pending_trials
-        require("ray.tune", f"raytune_{scheduler}", INSTALL)
+        require("ray.tune", f"raytune_{scheduler}", INSTALL, extra="ray")
         logging.getLogger("ray.tune").setLevel(logging.WARNING)  # "Bracket too small" chatter
         from hpobench.optimizers._hpbandster import numpy_global_state
 
@@ -246,6 +246,7 @@ class RayTune(Optimizer):
                 if trial.status == "PENDING":
                     self._queued -= 1
                 trial.status = "RUNNING"
+                self._fill()  # the controller tops its queue up while the trial starts
             units = self._target(trial)
             if units is not None:
                 return self._issue(trial, units)

@@ -10,6 +10,9 @@ hpobench's Algorithm 1 and the paper's printed Table 1 (``runners.schedule --pee
 * HpBandSter: its ``HyperBand.get_next_iteration`` for each bracket of one iteration.
 * Keras Tuner: its ``HyperbandOracle._get_size`` / ``_get_epochs`` per bracket and round
   (what ``populate_space`` fills rounds up to).
+* Ray Tune: its ``HyperBandScheduler._create_bracket`` for each bracket of one band and
+  the bracket's own ``successive_halving`` for the sizes and milestones after each halving
+  (it creates the brackets s = 0 first; listed here most aggressive first, like the rest).
 """
 from __future__ import annotations
 
@@ -60,11 +63,21 @@ def keras_tuner(R: int, eta: int) -> Schedule:
             for b in reversed(range(oracle._get_num_brackets()))]
 
 
+def ray_tune(R: int, eta: int) -> Schedule:
+    from hpobench.optimizers.peer_raytune import hyperband_brackets, make_scheduler
+
+    band = hyperband_brackets(make_scheduler("hyperband", R, eta))
+    return [[(n, float(r)) for n, r in b] for b in reversed(band)]
+
+
 PEERS: dict[str, tuple[str, Callable[[int, int], Schedule]]] = {
     "SMAC3 HyperbandFacade": ("smac", smac3),
     "HpBandSter HyperBand": ("hpbandster", hpbandster),
     "Keras Tuner HyperbandOracle": ("keras_tuner", keras_tuner),
+    "Ray Tune HyperBandScheduler": ("ray", ray_tune),
 }
+#: the extra that installs a peer, where it is not ``peers``
+EXTRA = {"ray": "ray"}
 
 
 def ours(R: int, eta: int, variant: str) -> Schedule:
@@ -96,6 +109,10 @@ def compare(peer: Schedule, R: int, eta: int) -> str:
             and [n for n, _ in b] != [n for n, _ in a]]
     if kept:
         notes.append("later rounds keep different counts: " + ", ".join(kept))
+    short = [b[-1][1] for b in peer if b[-1][1] < R * (1 - 1e-9)]
+    if short:
+        notes.append(f"{len(short)} of {len(peer)} brackets stop below R (top rungs "
+                     + "/".join(f"{r:g}" for r in short) + ")")
     firsts = [b[0][0] for b in peer]
     notes.append("brackets start with " + "/".join(str(n) for n in firsts) + " configurations")
     return "differs: " + "; ".join(notes)
