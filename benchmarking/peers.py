@@ -5,7 +5,8 @@ against the time spent inside the peer library's own calls during them
 The library's entry points are wrapped on the adapter's own objects (SMAC3's facade
 ``ask``/``tell``; hyperopt's ``tpe.suggest`` and ``Trials`` calls; HpBandSter's
 iterations, ``get_next_iteration`` and config generator; syne-tune's scheduler calls;
-Keras Tuner's oracle trial API), timed with this thread's CPU time (outermost call only,
+Keras Tuner's oracle trial API; Ray Tune's scheduler calls and its search-space domains'
+``sample``), timed with this thread's CPU time (outermost call only,
 so a library call that calls another is counted once).  What is left of the adapter's
 time is its own work: space decoding, job bookkeeping, the numpy-state swap and hashing
 scopes.  The ratio is adapter time / library time: what a run pays for going through
@@ -25,7 +26,7 @@ from hpobench.configs import config_dir
 from hpobench.seeding import optimizer_rng, trial_seed
 
 PEERS = ("smac", "smac_hyperband", "hpbandster_bohb", "hyperopt_tpe", "synetune_asha",
-         "synetune_bohb", "kerastuner_hyperband")
+         "synetune_bohb", "kerastuner_hyperband", "raytune_hyperband", "raytune_asha")
 
 
 class _Clock:
@@ -72,6 +73,11 @@ def _instrument(name: str, opt, clock: _Clock, stack: contextlib.ExitStack) -> N
            "on_trial_error")
     elif name.startswith("kerastuner"):
         on(opt.oracle, "create_trial", "update_trial", "end_trial")
+    elif name.startswith("raytune"):
+        on(opt.scheduler, "on_trial_add", "on_trial_result", "on_trial_complete",
+           "on_trial_error", "on_trial_remove", "choose_trial_to_run")
+        for domain in opt._domains.values():  # Tune's own sampling of new trials
+            on(domain, "sample")
 
 
 def _one(name: str, n_decisions: int, seed: int) -> tuple[float, float]:

@@ -20,7 +20,8 @@ PARTS_IN_QUICK = {  # every line --quick must name, whatever this machine has in
     # part 7: one line per peer method, "not available" without the peers extra
     "peer_overhead_smac", "peer_overhead_smac_hyperband", "peer_overhead_hpbandster_bohb",
     "peer_overhead_hyperopt_tpe", "peer_overhead_synetune_asha", "peer_overhead_synetune_bohb",
-    "peer_overhead_kerastuner_hyperband",
+    "peer_overhead_kerastuner_hyperband", "peer_overhead_raytune_hyperband",
+    "peer_overhead_raytune_asha",
     # part 8: replaying tables
     "table_replay_lenet_vs_envelope_per_eval", "table_replay_simulated_vs_serial_per_eval",
     # part 9: the Figure 3 sweep, hpobench's sweeper against Hydra's basic one

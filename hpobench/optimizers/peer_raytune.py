@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from contextlib import nullcontext
 from typing import Optional
 
 import numpy as np
@@ -255,13 +256,17 @@ class RayTune(Optimizer):
 
     def _fill(self) -> None:
         """Queue new trials up to ``max_pending_trials``, as Tune's controller does."""
-        while self._queued < self.max_pending_trials:
-            config = {k: d.sample(random_state=self._sampling) for k, d in self._domains.items()}
-            trial = _Trial(f"{self._created:05d}", config)
-            self._created += 1
-            self._live[trial.trial_id] = trial
-            self._queued += 1
-            with self._state(self._np_state):  # ASHA's bracket draw: np.random.choice
+        if self._queued >= self.max_pending_trials:
+            return
+        # ASHA draws each trial's bracket with np.random.choice; HyperBand draws nothing
+        with self._state(self._np_state) if self.scheduler_name == "asha" else nullcontext():
+            while self._queued < self.max_pending_trials:
+                config = {k: d.sample(random_state=self._sampling)
+                          for k, d in self._domains.items()}
+                trial = _Trial(f"{self._created:05d}", config)
+                self._created += 1
+                self._live[trial.trial_id] = trial
+                self._queued += 1
                 self.scheduler.on_trial_add(self._controller, trial)
 
     def _target(self, trial: _Trial) -> Optional[float]:
