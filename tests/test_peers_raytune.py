@@ -197,3 +197,90 @@ def test_no_ray_cluster_is_started():
     run(b, opt, budget=2, seed=0, method_name="raytune_asha", executor=ex)
     assert not ray.is_initialized()
     assert opt.notes["peer"].startswith("ray 2.60.0 AsyncHyperBandScheduler")
+
+
+def _tuner_fit(kind: str, R: int, table: dict, tmp) -> list[tuple[int, int]]:
+    """Tune's own loop: ``Tuner.fit`` on a local Ray (1 CPU, started and stopped here) with a
+    function trainable that trains trial ``i`` one unit at a time, reports ``table[i][u]``
+    with a checkpoint and resumes from it; returns every (trial, unit) trained, in order."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    import ray
+    from ray import tune
+
+    from hpobench.optimizers.peer_raytune import make_scheduler
+
+    log = tmp / "units.log"
+
+    def trainable(config):
+        i, start = config["i"], 0
+        if tune.get_checkpoint():
+            with tune.get_checkpoint().as_directory() as d:
+                start = json.loads(open(os.path.join(d, "units.json")).read())
+        for u in range(start + 1, R + 1):
+            with open(log, "a") as f:
+                f.write(f"{i} {u}\n")
+            with tempfile.TemporaryDirectory() as d:
+                with open(os.path.join(d, "units.json"), "w") as f:
+                    f.write(json.dumps(u))
+                tune.report({"loss": table[i][u]}, checkpoint=tune.Checkpoint.from_directory(d))
+
+    session = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must fit 107 bytes
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+             object_store_memory=80 * 2**20, _temp_dir=session)
+    try:
+        tune.Tuner(trainable, param_space={"i": tune.grid_search(sorted(table))},
+                   tune_config=tune.TuneConfig(scheduler=make_scheduler(kind, R, 3)),
+                   run_config=tune.RunConfig(storage_path=str(tmp / "tune"), verbose=0)).fit()
+    finally:
+        ray.shutdown()
+        shutil.rmtree(session, ignore_errors=True)
+    return [tuple(int(x) for x in line.split()) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["hyperband", "asha"])
+def test_same_decisions_as_tuner_fit_on_a_local_ray(kind, tmp_path, monkeypatch):
+    """One band at R=9 (17 trials: 3 at 9 | 5 at 3 | 9 at 1), the adapter's own first 17
+    configurations, losses from the envelope benchmark: every trial stops at the same
+    unit in Tune's own loop as in the adapter.  ASHA trains unit for unit in the same
+    order.  Tune's HyperBand starts its queued trials in creation order (its controller
+    asks Ray for an actor for each queued trial ahead; Ray grants them in order), where
+    the adapter follows the scheduler's ``choose_trial_to_run`` (least complete bracket
+    first): same decisions, another order (hpobench/docs/peers.md)."""
+    _need(f"raytune_{kind}")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")        # no token written to ~/.ray
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    from hpobench.benchmarks.envelope import EnvelopeBenchmark
+    from hpobench.optimizers import _configspace as cspace
+    from hpobench.optimizers.peer_raytune import RayTune
+    from hpobench.trial import Evaluation
+
+    R, n = 9, 17
+    bench = EnvelopeBenchmark(max_resource=R)
+    opt = RayTune(bench.space, R, np.random.default_rng(0), scheduler=kind)
+    opt._fill()
+    configs = [cspace.decode(bench.space, t.config) for t in list(opt._live.values())[:n]]
+    table = {i: {u: float(bench.evaluate(c, u, 100 + i).val_loss) for u in range(1, R + 1)}
+             for i, c in enumerate(configs)}
+    ours, done = [], {}
+    while True:
+        job = opt.ask()
+        i = int(opt._running[job.job_id][0].trial_id)  # Tune's trial number: creation order
+        if i >= n:
+            break
+        ours += [(i, u) for u in range(done.get(i, 0) + 1, int(job.resource) + 1)]
+        done[i] = int(job.resource)
+        opt.tell(job, Evaluation(table[i][int(job.resource)], 0.0, job.resource))
+    theirs = _tuner_fit(kind, R, table, tmp_path)
+    final = lambda seq: {i: max(u for j, u in seq if j == i) for i, _ in seq}
+    assert final(theirs) == final(ours)
+    if kind == "asha":
+        assert theirs == ours
+    else:  # stopped at 1: 6 (s=2); at 3: 3 (s=1) + 2 (s=2); at 9: 3 + 2 + 1
+        assert Counter(final(ours).values()) == {1: 6, 3: 5, 9: 6}
+        first_seen = list(dict.fromkeys(i for i, _ in theirs))
+        assert first_seen == list(range(n)) and theirs != ours
