@@ -30,6 +30,11 @@ every unit.  Both schedulers decide nothing between those points (HyperBand: CON
 below its milestone; ASHA: CONTINUE between rungs), so served one trial at a time the
 decisions are Tune's; with several workers Tune would interleave per-unit results of
 running trials, which moves HyperBand's bracket ordering (``completion_percentage``).
+Checked against ``Tuner.fit`` on a local Ray (tests/test_peers_raytune.py, slow): every
+trial stops at the same unit; ASHA trains unit for unit in the same order; Tune's
+HyperBand runs its queued trials in creation order (Ray grants the actors its
+controller requests ahead in that order), where the adapter follows the scheduler's
+own ``choose_trial_to_run``.
 The budget is hpobench's (a job that does not fit is not started) and a killed run
 resumes by replay, the scheduler's state included: both are exact here, which a
 ``Tuner`` on a Ray cluster could not give (its trainables run on until stopped).
@@ -215,6 +220,11 @@ class RayTune(Optimizer):
                          "between them",
         }
         if scheduler == "hyperband":
+            self.notes["order"] = (
+                "the scheduler's choose_trial_to_run (least complete bracket first); Tune's "
+                "controller also asks Ray for an actor for every queued trial ahead, and on one "
+                "CPU Ray starts them in creation order: the same trials stop at the same units "
+                "(tests/test_peers_raytune.py), in another order")
             self.notes["brackets_peer"] = hyperband_brackets(self.scheduler)
             self.notes["schedule"] = ("Ray Tune's own: s = 0 (random search) bracket first, "
                                       "each halving keeps ceil(n/eta), milestones capped at R")
