@@ -284,3 +284,37 @@ def test_same_decisions_as_tuner_fit_on_a_local_ray(kind, tmp_path, monkeypatch)
         assert Counter(final(ours).values()) == {1: 6, 3: 5, 9: 6}
         first_seen = list(dict.fromkeys(i for i, _ in theirs))
         assert first_seen == list(range(n)) and theirs != ours
+
+
+def _band0_bracket2_jobs(fail_third_at_3: bool):
+    """R=9 (brackets 3 at 9 | 5 at 3, 2 at 9 | 9 at 1, 3 at 3, 1 at 9): drive 60 jobs; with
+    ``fail_third_at_3`` the last of bracket 2's three survivors fails at 3 units."""
+    from hpobench.trial import Evaluation
+
+    _, opt, _ = _build("method=raytune_hyperband", "benchmark.max_resource=9")
+    jobs, at3 = [], 0
+    for _ in range(60):
+        job = opt.ask()
+        jobs.append(job)
+        if job.iteration == 0 and job.bracket == 2 and job.resource == 3:
+            at3 += 1
+            if fail_third_at_3 and at3 == 3:
+                opt.tell(job, Evaluation.failed("boom", job.resource))
+                continue
+        opt.tell(job, Evaluation(((job.trial_id * 37) % 101) / 101, 0.0, job.resource))
+    return [j for j in jobs if j.iteration == 0 and j.bracket == 2], opt
+
+
+def test_ray_hyperband_failure_after_a_halving_stalls_the_bracket():
+    """Ray's HyperBand halves a bracket from ``on_trial_remove`` only while its
+    ``is_being_processed`` flag is unset, and the flag, set at the bracket's first halving,
+    is never cleared: when the last outstanding trial of a later rung fails, the rest of
+    the rung stay PAUSED and nothing of the bracket is promoted again."""
+    _need()
+    ok, _ = _band0_bracket2_jobs(False)
+    assert Counter(j.resource for j in ok) == {1: 9, 3: 3, 9: 1}
+    stalled, opt = _band0_bracket2_jobs(True)
+    assert Counter(j.resource for j in stalled) == {1: 9, 3: 3}
+    bracket = opt.scheduler._hyperbands[0][2]
+    assert bracket.is_being_processed and bracket.cur_iter_done()
+    assert sorted(t.status for t in bracket.current_trials()) == ["PAUSED", "PAUSED"]
