@@ -24,13 +24,13 @@ as ``failed``, the budget never exceeded); pass ``run_dir=`` to write
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional, Union
 
 from hpobench.benchmarks.base import Benchmark
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.optimizers.base import Optimizer
 from hpobench.run import RunResult
@@ -95,8 +95,7 @@ def run(objective: Union[Benchmark, Objective], method: Union[str, Optimizer] = 
     Returns a :class:`~hpobench.run.RunResult` (``.incumbent``, ``.frame()``, ``.rows``).
     Bad input raises :class:`~hpobench.errors.ConfigError` before anything runs.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
+    validate.integer("seed", seed, low=0)
     if isinstance(objective, Benchmark):
         for k, v in (("space", space), ("max_resource", max_resource)):
             if v is not None:
@@ -164,8 +163,7 @@ def _space(space) -> SearchSpace:
 
 
 def _max_resource(r) -> int | float:
-    if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
-        raise ConfigError(f"max_resource: must be a number > 0 (R, in units), got {r!r}")
+    validate.number("max_resource", r, low=0, low_open=True, note="(R, in units)")
     return r
 
 

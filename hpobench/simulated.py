@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hpobench.errors import ConfigError
+from hpobench import validate
 from hpobench.executors import Executor, evaluate_safely
 
 
@@ -67,11 +67,8 @@ class SimulatedExecutor(Executor):
     changes_rows = True
 
     def __init__(self, workers: int = 1, time_per_unit: float = 1.0):
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigError(f"executor.workers: must be an integer >= 1, got {workers!r}")
-        if isinstance(time_per_unit, bool) or not isinstance(time_per_unit, (int, float)) \
-                or not math.isfinite(time_per_unit) or time_per_unit < 0:
-            raise ConfigError(f"executor.time_per_unit: must be a number >= 0, got {time_per_unit!r}")
+        validate.integer("executor.workers", workers, low=1)
+        validate.number("executor.time_per_unit", time_per_unit, low=0)
         self.workers = workers
         self.time_per_unit = float(time_per_unit)
         self.now = 0.0

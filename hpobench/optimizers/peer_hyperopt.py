@@ -30,7 +30,7 @@ from typing import Optional
 
 import numpy as np
 
-from hpobench.errors import ConfigError
+from hpobench import validate
 from hpobench.optimizers import _configspace as cspace
 from hpobench.optimizers._optuna_space import UNIT, dependent
 from hpobench.optimizers.base import Optimizer
@@ -75,16 +75,10 @@ class HyperoptTPE(Optimizer):
                  n_startup_jobs: int = 20, n_ei_candidates: int = 24, gamma: float = 0.25,
                  prior_weight: float = 1.0):
         super().__init__(space, max_resource)
-        for name, v, lo in (("n_startup_jobs", n_startup_jobs, 0),
-                            ("n_ei_candidates", n_ei_candidates, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ConfigError(f"method.{name}: must be an integer >= {lo}, got {v!r}")
-        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 < gamma < 1:
-            raise ConfigError(f"method.gamma: must be a number in (0, 1), got {gamma!r}")
-        if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float)) \
-                or not 0 < prior_weight < math.inf:
-            raise ConfigError(f"method.prior_weight: must be a finite number > 0, "
-                              f"got {prior_weight!r}")
+        validate.integer("method.n_startup_jobs", n_startup_jobs, low=0)
+        validate.integer("method.n_ei_candidates", n_ei_candidates, low=1)
+        validate.number("method.gamma", gamma, low=0, high=1, low_open=True, high_open=True)
+        validate.number("method.prior_weight", prior_weight, low=0, low_open=True)
         hyperopt = require("hyperopt", "hyperopt_tpe")
         self.rng = rng
         # public, so Optimizer.settings() records them in run.json

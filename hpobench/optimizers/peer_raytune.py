@@ -65,6 +65,7 @@ from typing import Optional
 import numpy as np
 
 from hpobench import schedule as sched
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.optimizers import _configspace as cspace
 from hpobench.optimizers._optuna_space import UNIT, dependent
@@ -188,13 +189,8 @@ class RayTune(Optimizer):
             raise ConfigError("method.brackets: must be null for hyperband (Ray Tune's "
                               "HyperBandScheduler sizes its own brackets)")
         brackets = 1 if brackets is None else brackets
-        if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets <= s_max + 1:
-            raise ConfigError(f"method.brackets: must be null or an integer in 1..{s_max + 1}, "
-                              f"got {brackets!r}")
-        if isinstance(max_pending_trials, bool) or not isinstance(max_pending_trials, int) \
-                or max_pending_trials < 1:
-            raise ConfigError(f"method.max_pending_trials: must be an integer >= 1, "
-                              f"got {max_pending_trials!r}")
+        validate.integer("method.brackets", brackets, low=1, high=s_max + 1, note="(or null)")
+        validate.integer("method.max_pending_trials", max_pending_trials, low=1)
         self.scheduler_name, self.brackets = scheduler, brackets  # recorded by settings()
         self.max_pending_trials = max_pending_trials
         require("ray.tune", f"raytune_{scheduler}", INSTALL, extra="ray")

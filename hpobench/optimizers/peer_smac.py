@@ -45,7 +45,6 @@ import numpy as np
 
 from hpobench import schedule as sched
 from hpobench import validate
-from hpobench.errors import ConfigError
 from hpobench.optimizers import _configspace as cspace
 from hpobench.optimizers.base import Optimizer
 from hpobench.optimizers._peers import as_resource, require
@@ -75,9 +74,7 @@ class SMAC(Optimizer):
                  budget: Optional[float] = None):
         super().__init__(space, max_resource)
         validate.choice("method.facade", facade, sorted(FACADES))
-        if n_initial is not None and (isinstance(n_initial, bool) or not isinstance(n_initial, int)
-                                      or n_initial < 1):
-            raise ConfigError(f"method.n_initial: must be null or an integer >= 1, got {n_initial!r}")
+        validate.optional(validate.integer, "method.n_initial", n_initial, low=1)
         smac = require("smac", _METHOD[facade])
         self.eta = _check_eta(eta)
         self.facade_name = facade

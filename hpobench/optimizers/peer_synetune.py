@@ -41,6 +41,7 @@ from typing import Optional
 import numpy as np
 
 from hpobench import schedule as sched
+from hpobench import validate
 from hpobench.errors import ConfigError
 from hpobench.optimizers import _configspace as cspace
 from hpobench.optimizers._optuna_space import UNIT, dependent
@@ -92,9 +93,7 @@ class SyneTune(Optimizer):
         s_max = sched.s_max(max_resource, self.eta)
         if brackets is None:
             brackets = 1 if scheduler == "asha" else s_max + 1
-        if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets <= s_max + 1:
-            raise ConfigError(f"method.brackets: must be null or an integer in 1..{s_max + 1}, "
-                              f"got {brackets!r}")
+        validate.integer("method.brackets", brackets, low=1, high=s_max + 1, note="(or null)")
         self.scheduler_name, self.brackets = scheduler, brackets  # recorded by settings()
         require("syne_tune", f"synetune_{scheduler}", INSTALL)
         import logging
