@@ -50,6 +50,25 @@ def bracket_sets(res: Results):
     return out
 
 
+def _draw_zoom(ax, agg: pd.DataFrame, stat: str) -> None:
+    """The paper's view of the same curves: from 1 R on, linear resource axis, the error
+    axis fitted to the range from 2 R on (where the brackets part; on the full,
+    log-resource panel they overlap at the bottom)."""
+    late = agg[agg["x"] >= 1.0]
+    if late.empty:
+        ax.set_visible(False)
+        return
+    draw_groups(ax, late, logx=False)
+    fit = late[late["x"] >= 2.0] if (late["x"] >= 2.0).any() else late
+    lo, hi = fit["lower"].min(), fit["upper"].max()
+    if pd.notna(lo) and pd.notna(hi) and hi > lo:
+        pad = 0.05 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_title("from 1 R on (linear resource axis; error axis fitted from 2 R)", fontsize=10)
+    ax.set_xlabel(XLABEL)
+    ax.set_ylabel(ylabel(stat))
+
+
 def make(res: Results, out: Path) -> Outcome:
     outcome = Outcome()
     sets = bracket_sets(res)
@@ -57,8 +76,10 @@ def make(res: Results, out: Path) -> Outcome:
         agg = res.aggregate(pd.concat([part, hb]))
         if agg.empty:
             continue
-        fig, ax = plt.subplots(figsize=(7.5, 4.6))
+        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14.5, 4.6),
+                                       gridspec_kw={"width_ratios": [1.1, 1]})
         draw_groups(ax, agg, logx=True)
+        _draw_zoom(zoom, agg, res.stat)
         title = ag.describe_context(key) + (f", {rest}" if rest else "")
         both = pd.concat([part, hb])
         n = both.groupby(["method", "method_variant"])["seed"].nunique()
@@ -68,8 +89,9 @@ def make(res: Results, out: Path) -> Outcome:
                      f"per line:\n{title}", fontsize=10)
         ax.set_xlabel(XLABEL)
         ax.set_ylabel(ylabel(res.stat))
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                  title=band_note(agg, res.stat), title_fontsize=7)
+        (zoom if zoom.get_visible() else ax).legend(
+            fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+            title=band_note(agg, res.stat), title_fontsize=7)
         name = f"{NAME}_{context_name(key)}" + (f"_{rest}" if rest else "")
         outcome.written += save(fig, out, name.replace("method.", "").replace("=", "")
                                 .replace(",", "_"))
