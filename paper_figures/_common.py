@@ -145,6 +145,27 @@ def ylabel(stat: str) -> str:
 XLABEL = "total resource (multiples of R, per search)"
 
 
+def zoom_panel(ax, agg: pd.DataFrame, stat: str) -> None:
+    """The paper's view of a figure's curves: from 1 R on, linear resource axis, the error
+    axis fitted to the range from 2 R on (where methods part; on the full, log-resource
+    panel they overlap at the bottom).  Hidden when no curve reaches 1 R."""
+    from hpobench.plotting.curves import draw_groups
+
+    late = agg[agg["x"] >= 1.0]
+    if late.empty:
+        ax.set_visible(False)
+        return
+    draw_groups(ax, late, logx=False)
+    fit = late[late["x"] >= 2.0] if (late["x"] >= 2.0).any() else late
+    lo, hi = fit["lower"].min(), fit["upper"].max()
+    if pd.notna(lo) and pd.notna(hi) and hi > lo:
+        pad = 0.05 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_title("from 1 R on (linear resource axis; error axis fitted from 2 R)", fontsize=10)
+    ax.set_xlabel(XLABEL)
+    ax.set_ylabel(ylabel(stat))
+
+
 def cli(name: str, make: Callable[[Results, Path], Outcome], needs_results: bool = True,
         argv=None) -> int:
     """Command line for one figure script: ``--results``, ``--out``, ``--stat``, ``--grid``,

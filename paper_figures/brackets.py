@@ -22,7 +22,7 @@ import pandas as pd
 from hpobench import aggregate as ag
 from hpobench.plotting.curves import band_note, draw_groups
 from paper_figures._common import (SWEEPS, XLABEL, MissingRuns, Outcome, Results, cli,
-                                   context_name, save, ylabel)
+                                   context_name, save, ylabel, zoom_panel)
 
 NAME = "brackets"
 
@@ -50,25 +50,6 @@ def bracket_sets(res: Results):
     return out
 
 
-def _draw_zoom(ax, agg: pd.DataFrame, stat: str) -> None:
-    """The paper's view of the same curves: from 1 R on, linear resource axis, the error
-    axis fitted to the range from 2 R on (where the brackets part; on the full,
-    log-resource panel they overlap at the bottom)."""
-    late = agg[agg["x"] >= 1.0]
-    if late.empty:
-        ax.set_visible(False)
-        return
-    draw_groups(ax, late, logx=False)
-    fit = late[late["x"] >= 2.0] if (late["x"] >= 2.0).any() else late
-    lo, hi = fit["lower"].min(), fit["upper"].max()
-    if pd.notna(lo) and pd.notna(hi) and hi > lo:
-        pad = 0.05 * (hi - lo)
-        ax.set_ylim(lo - pad, hi + pad)
-    ax.set_title("from 1 R on (linear resource axis; error axis fitted from 2 R)", fontsize=10)
-    ax.set_xlabel(XLABEL)
-    ax.set_ylabel(ylabel(stat))
-
-
 def make(res: Results, out: Path) -> Outcome:
     outcome = Outcome()
     sets = bracket_sets(res)
@@ -79,7 +60,7 @@ def make(res: Results, out: Path) -> Outcome:
         fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14.5, 4.6),
                                        gridspec_kw={"width_ratios": [1.1, 1]})
         draw_groups(ax, agg, logx=True)
-        _draw_zoom(zoom, agg, res.stat)
+        zoom_panel(zoom, agg, res.stat)
         title = ag.describe_context(key) + (f", {rest}" if rest else "")
         both = pd.concat([part, hb])
         n = both.groupby(["method", "method_variant"])["seed"].nunique()
