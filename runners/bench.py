@@ -1,6 +1,6 @@
 """Measure the harness against its baselines: prints a table and writes it as JSON.
 
-    python -m runners.bench --quick          # under a minute: every part but 4
+    python -m runners.bench --quick          # fewer repeats, every part but 4
     python -m runners.bench                  # everything, incl. the paper-scale sweep (part 4)
     python -m runners.bench --parts 1,2 --repeats 11 --out /tmp/bench.json
 
@@ -97,7 +97,7 @@ def table(lines: list[Line]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m runners.bench", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true",
-                   help="under a minute: fewer repeats, no paper-scale sweep (part 4)")
+                   help="fewer repeats and trials, no paper-scale sweep (part 4)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement, median reported (default 7; 3 with --quick)")
     p.add_argument("--parts", default=None,
