@@ -129,43 +129,39 @@ def seed_finals(group_curves: pd.DataFrame, x: float) -> pd.Series:
         for _, r in group_curves.groupby("run_dir")}, dtype=float)
 
 
-def _against(ctx: pd.DataFrame, reference: str) -> dict:
-    """Per method group of one context: the two-sided paired Wilcoxon test of its final
-    incumbent test loss against ``reference`` (no options) on the seeds both have, at
-    the smaller of the two groups' ends, and the average rank of the final values among
-    all groups of the context (ranked within each seed, at the context's earliest end)."""
+def _against(groups: list, reference: str) -> list[dict]:
+    """For each ``(method keys, curves)`` group of one context, in order: the two-sided
+    paired Wilcoxon test of its final incumbent test loss against ``reference`` (no
+    options) on the seeds both have, at the smaller of the two groups' ends, and the
+    average rank of the final values among all groups of the context (ranked within
+    each seed, at the context's earliest end)."""
     from hpobench import stats
 
-    groups = {k: g for k, g in ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False)}
-    ends = {k: final_values(g)[0] for k, g in groups.items()}
-    ref = [k for k in groups if k[0] == reference and k[1] == ""]
-    out = {k: {"vs": reference, "vs_n": 0, "vs_wins": 0, "vs_p": math.nan,
-               "final_rank": math.nan} for k in groups}
-    if ref:
-        r = ref[0]
-        for k, g in groups.items():
-            if k == r or not (math.isfinite(ends[k]) and math.isfinite(ends[r])):
-                continue
-            x = min(ends[k], ends[r])
-            frame = pd.concat([seed_finals(g, x).rename("a"), seed_finals(groups[r], x).rename("b")],
-                              axis=1).dropna()
-            if len(frame) < 2:
-                continue
-            long = pd.DataFrame({"seed": [*frame.index, *frame.index],
-                                 "method": ["a"] * len(frame) + ["b"] * len(frame),
-                                 "test_loss": [*frame["a"], *frame["b"]]})
-            t = stats.paired_test(long, "a", "b", alternative="two-sided")
-            out[k].update(vs_n=t["n"], vs_wins=t["wins"], vs_p=t["p_value"])
-    finite = [e for e in ends.values() if math.isfinite(e)]
+    ends = [final_values(g)[0] for _, g in groups]
+    out = [{"vs": reference, "vs_n": 0, "vs_wins": 0, "vs_p": math.nan,
+            "final_rank": math.nan} for _ in groups]
+    ref = next((i for i, (k, _) in enumerate(groups) if k[0] == reference and k[1] == ""), None)
+    for i, (_, g) in enumerate(groups):
+        if ref is None or i == ref or not (math.isfinite(ends[i]) and math.isfinite(ends[ref])):
+            continue
+        x = min(ends[i], ends[ref])
+        pair = pd.concat([seed_finals(g, x).rename("a"),
+                          seed_finals(groups[ref][1], x).rename("b")], axis=1).dropna()
+        if len(pair) < 2:
+            continue
+        long = pd.DataFrame({"seed": [*pair.index, *pair.index],
+                             "method": ["a"] * len(pair) + ["b"] * len(pair),
+                             "test_loss": [*pair["a"], *pair["b"]]})
+        t = stats.paired_test(long, "a", "b", alternative="two-sided")
+        out[i].update(vs_n=t["n"], vs_wins=t["wins"], vs_p=t["p_value"])
+    finite = [e for e in ends if math.isfinite(e)]
     if len(groups) >= 2 and finite:
         x = min(finite)
         rows = [{"seed": s, "method": i, "test_loss": v}
-                for i, (k, g) in enumerate(groups.items())
-                for s, v in seed_finals(g, x).items()]
+                for i, (_, g) in enumerate(groups) for s, v in seed_finals(g, x).items()]
         rk = stats.average_ranks(pd.DataFrame(rows).assign(benchmark=0))
-        keys = list(groups)
-        for m, rank in zip(rk["method"], rk["mean_rank"]):
-            out[keys[int(m)]]["final_rank"] = float(rank)
+        for i, rank in zip(rk["method"], rk["mean_rank"]):
+            out[int(i)]["final_rank"] = float(rank)
     return out
 
 
@@ -199,8 +195,8 @@ def summary(curves_df: pd.DataFrame, baseline: str = "random", boot: int = 1000,
             base_end, target, _, _ = final_values(base)
             if math.isfinite(base_end):
                 base_final = _matrix(base, np.array([base_end]))[:, 0]
-        paired = _against(ctx, reference)
-        for mkeys, g in ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False):
+        groups = list(ctx.groupby(list(METHOD_KEYS), sort=True, dropna=False))
+        for (mkeys, g), paired in zip(groups, _against(groups, reference)):
             x_end, mean, sem, n = final_values(g)
             is_base = mkeys[0] == baseline and mkeys[1] == "" and len(base) == len(g)
             if is_base:
@@ -213,7 +209,7 @@ def summary(curves_df: pd.DataFrame, baseline: str = "random", boot: int = 1000,
                          **dict(zip(METHOD_KEYS, mkeys)), "seeds": n, "x_end": x_end,
                          "final_mean": mean, "final_sem": sem, "target": target,
                          "x_to_target": x_t, "speedup": sp, "speedup_lo": lo,
-                         "speedup_hi": hi, **paired[mkeys]})
+                         "speedup_hi": hi, **paired})
     return pd.DataFrame(rows)
 
 

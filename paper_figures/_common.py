@@ -145,6 +145,21 @@ def ylabel(stat: str) -> str:
 XLABEL = "total resource (multiples of R, per search)"
 
 
+def with_zoom(figsize=(14.5, 4.6)):
+    """A figure of two panels: the whole run (log resource) and :func:`zoom_panel`."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=figsize, gridspec_kw={"width_ratios": [1.1, 1]})
+    return fig, ax, zoom
+
+
+def legend_beside(ax, zoom, title: str) -> None:
+    """The legend right of the last visible panel (inside, it would hide curves)."""
+    (zoom if zoom.get_visible() else ax).legend(
+        fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+        title=title, title_fontsize=7)
+
+
 def zoom_panel(ax, agg: pd.DataFrame, stat: str) -> None:
     """The paper's view of a figure's curves: from 1 R on, linear resource axis, the error
     axis fitted to the range from 2 R on (where methods part; on the full, log-resource

@@ -16,13 +16,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from hpobench import aggregate as ag
 from hpobench.plotting.curves import band_note, draw_groups
 from paper_figures._common import (SWEEPS, XLABEL, MissingRuns, Outcome, Results, cli,
-                                   context_name, save, ylabel, zoom_panel)
+                                   context_name, legend_beside, save, ylabel,
+                                   with_zoom, zoom_panel)
 
 NAME = "brackets"
 
@@ -57,8 +57,7 @@ def make(res: Results, out: Path) -> Outcome:
         agg = res.aggregate(pd.concat([part, hb]))
         if agg.empty:
             continue
-        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14.5, 4.6),
-                                       gridspec_kw={"width_ratios": [1.1, 1]})
+        fig, ax, zoom = with_zoom()
         draw_groups(ax, agg, logx=True)
         zoom_panel(zoom, agg, res.stat)
         title = ag.describe_context(key) + (f", {rest}" if rest else "")
@@ -70,9 +69,7 @@ def make(res: Results, out: Path) -> Outcome:
                      f"per line:\n{title}", fontsize=10)
         ax.set_xlabel(XLABEL)
         ax.set_ylabel(ylabel(res.stat))
-        (zoom if zoom.get_visible() else ax).legend(
-            fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-            title=band_note(agg, res.stat), title_fontsize=7)
+        legend_beside(ax, zoom, band_note(agg, res.stat))
         name = f"{NAME}_{context_name(key)}" + (f"_{rest}" if rest else "")
         outcome.written += save(fig, out, name.replace("method.", "").replace("=", "")
                                 .replace(",", "_"))

@@ -19,7 +19,8 @@ import pandas as pd
 from hpobench import aggregate as ag
 from hpobench.plotting.curves import band_note, draw_groups
 from paper_figures._common import (SWEEPS, XLABEL, Outcome, Results, cli,
-                                   context_name, save, ylabel, zoom_panel)
+                                   context_name, legend_beside, save, ylabel,
+                                   with_zoom, zoom_panel)
 
 NAME = "method_comparison"
 
@@ -61,13 +62,10 @@ def make(res: Results, out: Path) -> Outcome:
     outcome = Outcome()
     note = band_note(pd.concat([sub for _, sub in ps]), res.stat)
     for key, sub in ps:  # one file per panel
-        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14.5, 4.6),
-                                       gridspec_kw={"width_ratios": [1.1, 1]})
+        fig, ax, zoom = with_zoom()
         draw(ax, key, sub, res.stat)
         zoom_panel(zoom, sub, res.stat)
-        (zoom if zoom.get_visible() else ax).legend(
-            fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-            title=band_note(sub, res.stat), title_fontsize=7)
+        legend_beside(ax, zoom, band_note(sub, res.stat))
         outcome.written += save(fig, out, f"{NAME}_{context_name(key)}")
     if len(ps) > 1:  # and all panels together
         cols = min(3, len(ps))
